@@ -1,0 +1,43 @@
+"""The shapes that cross package boundaries: what channels hand to the core, what it returns."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+from contactcenter.settings import Channel
+
+InteractionState = Literal["queued", "offered", "assigned", "wrapup", "closed", "abandoned"]
+OPEN_STATES: tuple[InteractionState, ...] = ("queued", "offered", "assigned", "wrapup")
+
+
+@dataclass(frozen=True)
+class InboundMessage:
+    """One customer message as every channel adapter hands it over, whatever the channel.
+
+    `provider_message_id` is the delivery's idempotency key (Twilio MessageSid, email
+    Message-ID, chat client message id). `queue` is the adapter's hint (a chat topic, the
+    number an SMS was sent to), already resolved to a queue name; None means the channel default.
+    """
+
+    workspace_id: int
+    channel: Channel
+    sender: str
+    body: str
+    provider_message_id: str | None = None
+    sender_name: str = ""
+    subject: str = ""
+    queue: str | None = None
+    received_at: datetime | None = None
+    raw: dict[str, Any] | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True)
+class InboundResult:
+    customer_id: int
+    interaction_id: int
+    message_id: int
+    new_customer: bool
+    new_interaction: bool
+    duplicate: bool

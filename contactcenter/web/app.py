@@ -1,0 +1,84 @@
+"""Assembly of the aiohttp application: shared objects, their lifecycles, and the routes."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import secrets
+import socket
+from collections.abc import AsyncIterator, Callable
+
+from aiohttp import web
+
+from agent_ui import home
+from contactcenter.core import Core, connect_redis
+from contactcenter.settings import Settings
+from contactcenter.store.db import create_pool
+from contactcenter.web import auth, health, work
+from contactcenter.web.errors import json_errors
+from contactcenter.web.keys import API_ROUTES, CORE, SETTINGS, WORKSPACE_ID
+from contactcenter.web.openapi import ApiRoutes, Response, openapi_document
+from routing.service import RoutingService
+
+log = logging.getLogger(__name__)
+
+MAX_REQUEST_BYTES = 1024 * 1024
+
+docs = ApiRoutes(tag="operations")
+
+
+@docs.route(
+    "GET", "/api/openapi.json", summary="This document",
+    responses={200: Response("the OpenAPI 3.1 description of every JSON endpoint",
+                             {"type": "object"})},
+)
+async def openapi(request: web.Request) -> web.Response:
+    settings = request.app[SETTINGS]
+    server = settings.env.public_url or f"{request.scheme}://{request.host}"
+    return web.json_response(openapi_document(request.app[API_ROUTES], server))
+
+
+def _core_context(
+    settings: Settings, database_url: str, redis_url: str
+) -> Callable[[web.Application], AsyncIterator[None]]:
+    async def lifecycle(app: web.Application) -> AsyncIterator[None]:
+        pool = await create_pool(database_url)
+        redis = connect_redis(redis_url)
+        try:
+            app[WORKSPACE_ID] = await pool.fetchval(
+                "SELECT workspace_id FROM workspaces WHERE slug = $1", settings.file.workspace.slug)
+            app[CORE] = Core(pool=pool, redis=redis, config=settings.file)
+            yield
+        finally:
+            await redis.aclose()
+            await pool.close()
+    return lifecycle
+
+
+async def _routing_context(app: web.Application) -> AsyncIterator[None]:
+    """Every node runs the workspace's routing service; one of them leads at a time."""
+    node_id = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
+    service = RoutingService(app[CORE], app[WORKSPACE_ID], node_id)
+    task = asyncio.create_task(service.run(), name="routing")
+    yield
+    service.stop()
+    try:
+        await asyncio.wait_for(task, timeout=5)
+    except TimeoutError:
+        log.warning("the routing service did not stop within 5 s")
+    await service.release()
+
+
+def create_app(settings: Settings, database_url: str, redis_url: str) -> web.Application:
+    """The server for one node. The database must be migrated and the workspace synced first."""
+    app = web.Application(middlewares=[json_errors], client_max_size=MAX_REQUEST_BYTES)
+    app[SETTINGS] = settings
+    app.cleanup_ctx.append(_core_context(settings, database_url, redis_url))
+    app.cleanup_ctx.append(_routing_context)
+    groups = [health.routes, auth.routes, work.routes, docs]
+    app[API_ROUTES] = groups
+    for group in groups:
+        group.add_to(app)
+    home.add_routes(app)
+    return app

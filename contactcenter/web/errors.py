@@ -1,0 +1,58 @@
+"""Every error on a JSON path is JSON: {"error": code, "message": text}. Input problems are 4xx;
+a 500 means a bug of ours, logged with its traceback, never shown to the caller."""
+
+from __future__ import annotations
+
+import logging
+from typing import TypeVar
+
+from aiohttp import web
+from pydantic import BaseModel, ValidationError
+
+from contactcenter.errors import InputError, UnsupportedMediaType
+from contactcenter.web.openapi import Handler
+
+log = logging.getLogger(__name__)
+
+JSON_PATH_PREFIXES = ("/api", "/channels", "/healthz")
+
+
+def json_error(status: int, code: str, message: str) -> web.Response:
+    return web.json_response({"error": code, "message": message}, status=status)
+
+
+def _code(reason: str) -> str:
+    return reason.lower().replace(" ", "_")
+
+
+@web.middleware
+async def json_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
+    try:
+        return await handler(request)
+    except InputError as exc:
+        return json_error(exc.status, exc.code, exc.message)
+    except web.HTTPException as exc:
+        if exc.status < 400 or not request.path.startswith(JSON_PATH_PREFIXES):
+            raise
+        message = exc.text if exc.text and exc.text != f"{exc.status}: {exc.reason}" else exc.reason
+        return json_error(exc.status, _code(exc.reason), message)
+    except Exception:
+        log.exception("unhandled error in %s %s", request.method, request.path)
+        return json_error(500, "internal_error", "the server failed; the error was logged")
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+async def read_body(request: web.Request, model: type[M]) -> M:
+    """Parse and validate a JSON body, or answer 400/415 saying exactly what is wrong."""
+    if request.content_type != "application/json":
+        raise UnsupportedMediaType("unsupported_media_type", "send the body as application/json")
+    raw = await request.read()
+    try:
+        return model.model_validate_json(raw)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "body"
+        code = "bad_json" if first["type"] == "json_invalid" else "invalid_body"
+        raise InputError(code, f"{where}: {first['msg']}") from None

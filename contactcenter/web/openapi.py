@@ -1,0 +1,105 @@
+"""Routes declared together with their OpenAPI description, so the document served at
+/api/openapi.json cannot drift from what the server really answers."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+from pydantic import BaseModel
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+ERROR_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["error", "message"],
+    "properties": {
+        "error": {"type": "string", "description": "stable machine-readable code"},
+        "message": {"type": "string", "description": "what went wrong, for a person"},
+    },
+}
+
+
+@dataclass(frozen=True)
+class Response:
+    description: str
+    schema: type[BaseModel] | dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class Operation:
+    method: str
+    path: str
+    summary: str
+    handler: Handler
+    tag: str
+    body: type[BaseModel] | None
+    responses: dict[int, Response]
+
+
+@dataclass
+class ApiRoutes:
+    """A module's JSON endpoints. `route` registers the handler and its description at once."""
+
+    tag: str
+    operations: list[Operation] = field(default_factory=list)
+
+    def route(
+        self, method: str, path: str, *, summary: str, responses: dict[int, Response],
+        body: type[BaseModel] | None = None,
+    ) -> Callable[[Handler], Handler]:
+        def register(handler: Handler) -> Handler:
+            self.operations.append(
+                Operation(method, path, summary, handler, self.tag, body, responses))
+            return handler
+        return register
+
+    def add_to(self, app: web.Application) -> None:
+        for op in self.operations:
+            app.router.add_route(op.method, op.path, op.handler)
+
+
+def _schema(item: type[BaseModel] | dict[str, Any], components: dict[str, Any]) -> dict[str, Any]:
+    if isinstance(item, dict):
+        return item
+    schema = item.model_json_schema(ref_template="#/components/schemas/{model}")
+    for name, definition in schema.pop("$defs", {}).items():
+        components[name] = definition
+    components[item.__name__] = schema
+    return {"$ref": f"#/components/schemas/{item.__name__}"}
+
+
+def openapi_document(groups: list[ApiRoutes], server_url: str) -> dict[str, Any]:
+    components: dict[str, Any] = {"Error": ERROR_SCHEMA}
+    paths: dict[str, Any] = {}
+    for group in groups:
+        for op in group.operations:
+            entry: dict[str, Any] = {"summary": op.summary, "tags": [op.tag], "responses": {}}
+            if op.body is not None:
+                entry["requestBody"] = {
+                    "required": True,
+                    "content": {"application/json": {"schema": _schema(op.body, components)}},
+                }
+            for status, resp in sorted(op.responses.items()):
+                described: dict[str, Any] = {"description": resp.description}
+                schema = resp.schema if resp.schema is not None else (
+                    {"$ref": "#/components/schemas/Error"} if status >= 400 else None)
+                if schema is not None:
+                    described["content"] = {
+                        "application/json": {"schema": _schema(schema, components)}}
+                entry["responses"][str(status)] = described
+            paths.setdefault(op.path, {})[op.method.lower()] = entry
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "Contact center API", "version": "0.1.0"},
+        "servers": [{"url": server_url}],
+        "paths": paths,
+        "components": {
+            "schemas": components,
+            "securitySchemes": {
+                "session": {"type": "apiKey", "in": "cookie", "name": "cc_session"},
+            },
+        },
+    }

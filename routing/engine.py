@@ -1,0 +1,777 @@
+"""The routing engine: a deterministic state machine. Events and the current time go in,
+decisions come out; it reads no clock and does no I/O, so the simulator, the property tests and
+the service all drive the very same code.
+
+How it stays fast with many waiting interactions: interactions wait in *buckets*, one per
+(queue, channel, required skills). Within a bucket every interaction ages at the same rate, so
+ordering by `priority - aging * arrival` is the same at every instant and a heap keeps it. Each
+bucket also keeps a heap of the agents who could take its work now, ordered by the queue's
+strategy. A decision looks only at the tops of the buckets involved: its cost grows with the
+number of buckets, not with the number of waiting interactions. Heap entries are invalidated
+lazily by version numbers.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any, Literal, TypeVar
+
+from routing.calendar import Calendar
+from routing.model import (
+    AgentDisconnected,
+    AgentLoggedIn,
+    AgentPresenceChanged,
+    AgentReconnected,
+    AgentSkillsChanged,
+    AgentStateChanged,
+    Assigned,
+    Channel,
+    ClosedBehaviour,
+    CustomerLeft,
+    Decision,
+    Ended,
+    EngineConfig,
+    Escalated,
+    Event,
+    Explanation,
+    InteractionArrived,
+    InteractionCompleted,
+    OfferAccepted,
+    Offered,
+    OfferEnded,
+    OfferRejected,
+    Presence,
+    QueueSpec,
+    Requeued,
+    Transferred,
+    WrapupFinished,
+    WrapupStarted,
+)
+
+State = Literal["waiting", "reserved", "offered", "assigned", "wrapup", "ended"]
+Reqs = tuple[tuple[str, int], ...]
+_DECLINED_SCAN_LIMIT = 32
+_FOREVER = float("inf")
+E = TypeVar("E", bound=tuple[Any, ...])
+T = TypeVar("T")
+
+
+@dataclass(slots=True, eq=False)
+class Agent:
+    id: str
+    ordinal: int
+    skills: dict[str, int]
+    presence: Presence
+    presence_reason: str = ""
+    connected: bool = True
+    disconnect_token: int = 0
+    used: int = 0
+    counts: dict[str, int] = field(default_factory=dict)
+    exclusive_held: int = 0
+    held: dict[str, None] = field(default_factory=dict)  # an ordered set of interaction ids
+    idle_since: float = 0.0
+    last_offer_seq: int = 0
+    missed_in_a_row: int = 0
+    version: int = 0
+    buckets: list[Bucket] = field(default_factory=list)
+    reserved: dict[str, None] = field(default_factory=dict)
+
+
+@dataclass(slots=True, eq=False)
+class Interaction:
+    id: str
+    channel: Channel
+    queue: str
+    arrival: float
+    priority: int
+    extra: dict[str, int]
+    reqs: dict[str, int]
+    state: State = "waiting"
+    entered_queue_at: float = 0.0
+    queue_epoch: int = 0
+    next_step: int = 0
+    version: int = 0
+    agent: str | None = None
+    declined: dict[str, None] = field(default_factory=dict)
+    offer_token: int = 0
+    reserved_for: str | None = None
+    # Forever for a transfer to a named agent: the person transferring chose that agent, so
+    # the queue's skill requirements are waived (as in TaskRouter's transfer to a worker).
+    reserved_until: float = 0.0
+    bucket: Bucket | None = None
+
+
+@dataclass(slots=True, eq=False)
+class Bucket:
+    queue: QueueSpec
+    channel: Channel
+    reqs: Reqs
+    waiting: list[tuple[float, float, int, str, int]] = field(default_factory=list)
+    ready: list[tuple[tuple[float, ...], int, str, int]] = field(default_factory=list)
+    members: dict[str, None] = field(default_factory=dict)
+
+
+class Engine:
+    """One workspace's routing state. Call `apply(event, now)` and `advance(now)`; both return
+    the decisions taken, in order."""
+
+    def __init__(self, config: EngineConfig, *, explain: bool = False) -> None:
+        self.config = config
+        self.explain = explain
+        self.agents: dict[str, Agent] = {}
+        # Interactions until they end: an ended one is forgotten, so a long-running leader's
+        # memory follows the open work, not its history (which is in PostgreSQL).
+        self.interactions: dict[str, Interaction] = {}
+        self._buckets: dict[tuple[str, Channel, Reqs], Bucket] = {}
+        self._timers: list[tuple[float, int, str, str, int]] = []
+        self._seq = itertools.count()
+        self._offer_seq = itertools.count(1)
+        self._ordinal = itertools.count()
+
+    # Public interface
+
+    def apply(self, event: Event, now: float) -> list[Decision]:
+        out = self.advance(now)
+        handler = getattr(self, f"_on_{type(event).__name__}")
+        handler(event, now, out)
+        return out
+
+    def advance(self, now: float) -> list[Decision]:
+        """Fire every timer due at or before `now`, each at its own time."""
+        out: list[Decision] = []
+        timers = self._timers
+        while timers and timers[0][0] <= now:
+            at, _, kind, target, token = heapq.heappop(timers)
+            getattr(self, f"_timer_{kind}")(target, token, at, out)
+        return out
+
+    def next_timer(self) -> float | None:
+        return self._timers[0][0] if self._timers else None
+
+    def waiting_count(self, queue: str | None = None) -> int:
+        return sum(1 for it in self.interactions.values()
+                   if it.state in ("waiting", "reserved") and (queue is None or it.queue == queue))
+
+    def can_take(self, agent: Agent, channel: Channel) -> bool:
+        if agent.presence != "available" or not agent.connected or agent.exclusive_held:
+            return False
+        rule = self.config.channels[channel]
+        if rule.exclusive and agent.held:
+            return False
+        return (agent.used + rule.weight <= self.config.capacity_budget
+                and agent.counts.get(channel, 0) < rule.max)
+
+    @staticmethod
+    def skill_eligible(agent: Agent, reqs: Iterable[tuple[str, int]]) -> bool:
+        skills = agent.skills
+        return all(skills.get(skill, 0) >= level for skill, level in reqs)
+
+    def restore_assigned(
+        self, e: InteractionArrived, agent_id: str, now: float, *, in_wrapup: bool = False
+    ) -> list[Decision]:
+        """Put back an interaction an agent already holds, when rebuilding from storage.
+
+        The engine does not choose the agent here: the assignment already happened. The agent's
+        capacity is taken; in wrap-up the queue's wrap-up time runs again from `now`.
+        """
+        out = self.advance(now)
+        agent = self.agents.get(agent_id)
+        if e.interaction_id in self.interactions or agent is None:
+            return out
+        # Assigned work stays with its agent even if its queue is gone; the fallback queue only
+        # lends its wrap-up time, so no requeue decision is recorded.
+        queue = self._queue_or_fallback(e, [])
+        it = Interaction(e.interaction_id, e.channel, e.queue, e.arrival,
+                         queue.priority if e.priority is None else e.priority,
+                         dict(e.extra_skills), {})
+        self.interactions[it.id] = it
+        self._enter_queue(it, queue, now)
+        it.state, it.agent = "assigned", agent_id
+        it.version += 1
+        self._hold(agent, it)
+        if in_wrapup:
+            self._on_InteractionCompleted(InteractionCompleted(it.id), now, out)
+        return out
+
+    # Agents
+
+    def _on_AgentLoggedIn(self, e: AgentLoggedIn, now: float, out: list[Decision]) -> None:
+        agent = self.agents.get(e.agent_id)
+        if agent is None:
+            agent = Agent(e.agent_id, next(self._ordinal), dict(e.skills), e.presence, idle_since=now)
+            self.agents[e.agent_id] = agent
+            for bucket in self._buckets.values():
+                self._consider_member(bucket, agent)
+        else:
+            self._set_skills(agent, e.skills)
+        agent.connected = True
+        self._set_presence(agent, e.presence, "logged in", now, out, announce=False)
+
+    def _on_AgentSkillsChanged(self, e: AgentSkillsChanged, now: float, out: list[Decision]) -> None:
+        agent = self.agents.get(e.agent_id)
+        if agent is not None:
+            self._set_skills(agent, e.skills)
+            self._refresh(agent)
+            self._match_agent(agent, now, out)
+
+    def _on_AgentPresenceChanged(self, e: AgentPresenceChanged, now: float, out: list[Decision]) -> None:
+        agent = self.agents.get(e.agent_id)
+        if agent is not None:
+            self._set_presence(agent, e.presence, e.reason, now, out, announce=False)
+
+    def _on_AgentDisconnected(self, e: AgentDisconnected, now: float, out: list[Decision]) -> None:
+        agent = self.agents.get(e.agent_id)
+        if agent is None or not agent.connected:
+            return
+        agent.connected = False
+        agent.disconnect_token += 1
+        self._refresh(agent)
+        self._rescind_offers(agent, "the agent's console disconnected", now, out)
+        self._timer(now + self.config.disconnect_grace_seconds, "grace", agent.id,
+                    agent.disconnect_token)
+
+    def _on_AgentReconnected(self, e: AgentReconnected, now: float, out: list[Decision]) -> None:
+        agent = self.agents.get(e.agent_id)
+        if agent is None or agent.connected:
+            return
+        agent.connected = True
+        agent.disconnect_token += 1
+        self._refresh(agent)
+        self._match_agent(agent, now, out)
+
+    def _timer_grace(self, agent_id: str, token: int, now: float, out: list[Decision]) -> None:
+        agent = self.agents[agent_id]
+        if not agent.connected and agent.disconnect_token == token and agent.presence != "offline":
+            self._set_presence(agent, "offline", "connection lost", now, out, announce=True)
+
+    def _set_skills(self, agent: Agent, skills: dict[str, int]) -> None:
+        agent.skills = dict(skills)
+        for bucket in self._buckets.values():
+            bucket.members.pop(agent.id, None)
+        agent.buckets = []
+        for bucket in self._buckets.values():
+            self._consider_member(bucket, agent)
+
+    def _consider_member(self, bucket: Bucket, agent: Agent) -> None:
+        if self.skill_eligible(agent, bucket.reqs):
+            bucket.members[agent.id] = None
+            agent.buckets.append(bucket)
+            self._push_ready(bucket, agent)
+
+    def _set_presence(
+        self, agent: Agent, presence: Presence, reason: str, now: float, out: list[Decision],
+        *, announce: bool,
+    ) -> None:
+        previous = agent.presence
+        agent.presence, agent.presence_reason = presence, reason
+        if announce:
+            out.append(AgentStateChanged(agent.id, presence, reason))
+        if presence == "available":
+            agent.missed_in_a_row = 0
+            if previous != "available" and not agent.held:
+                agent.idle_since = now
+            self._refresh(agent)
+            self._match_agent(agent, now, out)
+            return
+        self._refresh(agent)
+        self._rescind_offers(agent, f"the agent went {presence}", now, out)
+        if presence == "offline":
+            for iid in list(agent.reserved):
+                self._release_reservation(self.interactions[iid], now, out)
+            for iid in list(agent.held):
+                it = self.interactions[iid]
+                if it.state == "assigned":
+                    self._release(agent, it, now)
+                    out.append(Requeued(it.id, it.queue, "the agent went offline"))
+                    self._enqueue(it, now, out)
+                elif it.state == "wrapup":
+                    self._finish(agent, it, now, out)
+
+    # Interactions
+
+    def _on_InteractionArrived(self, e: InteractionArrived, now: float, out: list[Decision]) -> None:
+        if e.interaction_id in self.interactions:
+            return  # a repeated event changes nothing
+        queue = self._queue_or_fallback(e, out)
+        it = Interaction(
+            e.interaction_id, e.channel, e.queue, e.arrival,
+            queue.priority if e.priority is None else e.priority, dict(e.extra_skills), {},
+        )
+        self.interactions[it.id] = it
+        behaviour = self._closed_behaviour(queue, it.channel, now)
+        if behaviour is not None:
+            self._end(it, Ended(it.id, "refused", f"queue {queue.name} is closed", behaviour), out)
+            return
+        self._enter_queue(it, queue, now)
+        preferred = self.agents.get(e.preferred_agent or "")
+        if (preferred is not None and self.config.preferred_agent_seconds > 0
+                and preferred.presence != "offline"
+                and self.skill_eligible(preferred, it.reqs.items())):
+            self._reserve(it, preferred, now + self.config.preferred_agent_seconds, now, out)
+        else:
+            self._enqueue(it, now, out)
+
+    def _queue_or_fallback(self, e: InteractionArrived, out: list[Decision]) -> QueueSpec:
+        queue = self.config.queues.get(e.queue)
+        if queue is not None:
+            return queue
+        fallback = self._fallback(e.channel)
+        out.append(Requeued(e.interaction_id, fallback.name, f"queue {e.queue} no longer exists"))
+        return fallback
+
+    def _fallback(self, channel: Channel) -> QueueSpec:
+        name = self.config.fallback_queues.get(channel)
+        return self.config.queues[name] if name in self.config.queues else next(
+            iter(self.config.queues.values()))
+
+    def _closed_behaviour(
+        self, queue: QueueSpec, channel: Channel, now: float
+    ) -> ClosedBehaviour | None:
+        calendar = self.config.calendars.get(queue.calendar or "")
+        if not isinstance(calendar, Calendar) or calendar.is_open(now):
+            return None
+        behaviour = queue.closed.get(channel, "keep_waiting")
+        return None if behaviour == "keep_waiting" else behaviour
+
+    def _enter_queue(self, it: Interaction, queue: QueueSpec, now: float) -> None:
+        """Take on a queue's requirements and timers; the arrival time is never changed."""
+        it.queue = queue.name
+        it.queue_epoch += 1
+        it.entered_queue_at = now
+        it.next_step = 0
+        reqs = dict(queue.skills)
+        for skill, level in it.extra.items():
+            reqs[skill] = max(level, reqs.get(skill, 0))
+        it.reqs = reqs
+        if queue.escalation:
+            self._timer(now + queue.escalation[0].after_seconds, "escalate", it.id, it.queue_epoch)
+        if queue.max_wait_seconds is not None:
+            self._timer(now + queue.max_wait_seconds, "max_wait", it.id, it.queue_epoch)
+
+    def _enqueue(self, it: Interaction, now: float, out: list[Decision]) -> None:
+        """Put a waiting interaction in its bucket and try to offer it at once."""
+        it.state = "waiting"
+        it.agent = None
+        it.version += 1
+        queue = self.config.queues[it.queue]
+        if queue.max_wait_seconds is not None and now - it.entered_queue_at >= queue.max_wait_seconds:
+            self._over_max_wait(it, queue, now, out)
+            return
+        bucket = self._bucket(queue, it.channel, it.reqs)
+        it.bucket = bucket
+        heapq.heappush(bucket.waiting, (
+            -(it.priority - queue.aging_per_second * it.arrival), it.arrival, next(self._seq),
+            it.id, it.version))
+        self._match_interaction(it, now, out)
+
+    def _bucket(self, queue: QueueSpec, channel: Channel, reqs: dict[str, int]) -> Bucket:
+        key = (queue.name, channel, tuple(sorted(reqs.items())))
+        bucket = self._buckets.get(key)
+        if bucket is None:
+            bucket = Bucket(queue, channel, key[2])
+            self._buckets[key] = bucket
+            for agent in self.agents.values():
+                self._consider_member(bucket, agent)
+        return bucket
+
+    def _reserve(self, it: Interaction, agent: Agent, until: float, now: float,
+                 out: list[Decision]) -> None:
+        it.state = "reserved"
+        it.version += 1
+        it.reserved_for = agent.id
+        it.reserved_until = until
+        agent.reserved[it.id] = None
+        if until < _FOREVER:
+            self._timer(until, "reservation", it.id, it.version)
+        if self.can_take(agent, it.channel):
+            self._offer(it, agent, "reserved for this agent", now, out)
+
+    def _timer_reservation(self, iid: str, version: int, now: float, out: list[Decision]) -> None:
+        it = self.interactions.get(iid)
+        if it is not None and it.state == "reserved" and it.version == version:
+            self._release_reservation(it, now, out)
+
+    def _release_reservation(self, it: Interaction, now: float, out: list[Decision]) -> None:
+        if it.reserved_for is not None:
+            self.agents[it.reserved_for].reserved.pop(it.id, None)
+        it.reserved_for = None
+        if it.state == "reserved":
+            self._enqueue(it, now, out)
+
+    def _on_OfferAccepted(self, e: OfferAccepted, now: float, out: list[Decision]) -> None:
+        it = self.interactions.get(e.interaction_id)
+        if it is None or it.state != "offered" or it.agent != e.agent_id:
+            return  # too late: the offer timed out or was rescinded; the service tells the agent
+        agent = self.agents[e.agent_id]
+        it.state = "assigned"
+        agent.missed_in_a_row = 0
+        if it.reserved_for is not None:
+            agent.reserved.pop(it.id, None)
+            it.reserved_for = None
+        out.append(Assigned(it.id, agent.id))
+
+    def _on_OfferRejected(self, e: OfferRejected, now: float, out: list[Decision]) -> None:
+        it = self.interactions.get(e.interaction_id)
+        if it is None or it.state != "offered" or it.agent != e.agent_id:
+            return
+        self._end_offer(it, "rejected", "the agent rejected it", now, out)
+
+    def _timer_offer(self, iid: str, token: int, now: float, out: list[Decision]) -> None:
+        it = self.interactions.get(iid)
+        if it is None or it.state != "offered" or it.offer_token != token or it.agent is None:
+            return
+        agent = self.agents[it.agent]
+        agent.missed_in_a_row += 1
+        self._end_offer(it, "timed_out", "no answer before the deadline", now, out)
+        if (agent.missed_in_a_row >= self.config.missed_offers_before_away
+                and agent.presence == "available"):
+            self._set_presence(agent, "away", "missed offers", now, out, announce=True)
+
+    def _end_offer(self, it: Interaction, outcome: Literal["rejected", "timed_out", "rescinded"],
+                   reason: str, now: float, out: list[Decision]) -> None:
+        assert it.agent is not None
+        agent = self.agents[it.agent]
+        self._release(agent, it, now)
+        out.append(OfferEnded(it.id, agent.id, outcome, reason))
+        if outcome != "rescinded":
+            it.declined[agent.id] = None
+        if it.reserved_for is not None:
+            self.agents[it.reserved_for].reserved.pop(it.id, None)
+            it.reserved_for = None  # the reserved agent passed or left: the queue takes over
+        self._enqueue(it, now, out)
+        self._match_agent(agent, now, out)
+
+    def _rescind_offers(self, agent: Agent, reason: str, now: float, out: list[Decision]) -> None:
+        for iid in list(agent.held):
+            it = self.interactions[iid]
+            if it.state == "offered":
+                self._end_offer(it, "rescinded", reason, now, out)
+
+    def _on_CustomerLeft(self, e: CustomerLeft, now: float, out: list[Decision]) -> None:
+        it = self.interactions.get(e.interaction_id)
+        if it is None or it.state not in ("waiting", "reserved", "offered"):
+            return  # assigned work ends when the agent completes it
+        if it.state == "offered":
+            assert it.agent is not None
+            agent = self.agents[it.agent]
+            self._release(agent, it, now)
+            out.append(OfferEnded(it.id, agent.id, "rescinded", "the customer left"))
+            self._end(it, Ended(it.id, "abandoned", "the customer left while waiting"), out)
+            self._match_agent(agent, now, out)
+            return
+        self._end(it, Ended(it.id, "abandoned", "the customer left while waiting"), out)
+
+    def _on_InteractionCompleted(self, e: InteractionCompleted, now: float, out: list[Decision]) -> None:
+        it = self.interactions.get(e.interaction_id)
+        if it is None or it.state != "assigned" or it.agent is None:
+            return
+        agent = self.agents[it.agent]
+        wrapup = self.config.queues[it.queue].wrapup_seconds
+        if wrapup <= 0:
+            self._finish(agent, it, now, out)
+            return
+        it.state = "wrapup"
+        it.offer_token = next(self._offer_seq)
+        out.append(WrapupStarted(it.id, agent.id, now + wrapup))
+        self._timer(now + wrapup, "wrapup", it.id, it.offer_token)
+
+    def _on_WrapupFinished(self, e: WrapupFinished, now: float, out: list[Decision]) -> None:
+        it = self.interactions.get(e.interaction_id)
+        if it is not None and it.state == "wrapup" and it.agent is not None:
+            self._finish(self.agents[it.agent], it, now, out)
+
+    def _timer_wrapup(self, iid: str, token: int, now: float, out: list[Decision]) -> None:
+        it = self.interactions.get(iid)
+        if it is not None and it.state == "wrapup" and it.offer_token == token and it.agent:
+            self._finish(self.agents[it.agent], it, now, out)
+
+    def _finish(self, agent: Agent, it: Interaction, now: float, out: list[Decision]) -> None:
+        self._release(agent, it, now)
+        self._end(it, Ended(it.id, "completed", "handled"), out)
+        self._match_agent(agent, now, out)
+
+    def _end(self, it: Interaction, ended: Ended, out: list[Decision]) -> None:
+        """The one terminal decision of an interaction; then it is forgotten."""
+        if it.reserved_for is not None:
+            self.agents[it.reserved_for].reserved.pop(it.id, None)
+            it.reserved_for = None
+        it.state = "ended"
+        it.version += 1  # its heap entries and timers are now stale
+        out.append(ended)
+        del self.interactions[it.id]
+
+    def _on_Transferred(self, e: Transferred, now: float, out: list[Decision]) -> None:
+        it = self.interactions.get(e.interaction_id)
+        if it is None or it.state in ("ended", "wrapup"):
+            return
+        released = None
+        if it.state in ("offered", "assigned") and it.agent is not None:
+            released = self.agents[it.agent]
+            self._release(released, it, now)
+            if it.state == "offered":
+                out.append(OfferEnded(it.id, released.id, "rescinded", "transferred"))
+        if it.reserved_for is not None:
+            self.agents[it.reserved_for].reserved.pop(it.id, None)
+            it.reserved_for = None
+        it.declined.clear()
+        it.priority += e.priority_bump
+        if e.to_queue is not None:
+            queue = self.config.queues.get(e.to_queue) or self._fallback(it.channel)
+            self._enter_queue(it, queue, now)
+        target = self.agents.get(e.to_agent or "")
+        out.append(Requeued(it.id, it.queue, f"transferred to {e.to_agent or e.to_queue}"))
+        if target is not None and target.presence != "offline":
+            self._reserve(it, target, _FOREVER, now, out)
+        else:
+            self._enqueue(it, now, out)
+        if released is not None:
+            self._match_agent(released, now, out)  # the freed agent takes other waiting work
+
+    # Escalation and maximum wait
+
+    def _timer_escalate(self, iid: str, epoch: int, now: float, out: list[Decision]) -> None:
+        it = self.interactions.get(iid)
+        if it is None or it.queue_epoch != epoch:
+            return
+        queue = self.config.queues[it.queue]
+        step = queue.escalation[it.next_step]
+        it.next_step += 1
+        if it.next_step < len(queue.escalation):
+            self._timer(it.entered_queue_at + queue.escalation[it.next_step].after_seconds,
+                        "escalate", it.id, epoch)
+        if step.action == "overflow":
+            if it.state in ("waiting", "reserved"):
+                self._move_queue(it, step.queue, f"waited {step.after_seconds:g} s", now, out)
+            return
+        if step.action == "lower_level" and step.skill in it.reqs:
+            it.reqs[step.skill] = min(it.reqs[step.skill], step.level)
+            reason = f"{step.skill} lowered to {step.level} after {step.after_seconds:g} s"
+        elif step.action == "drop_skill" and step.skill in it.reqs:
+            del it.reqs[step.skill]
+            reason = f"{step.skill} dropped after {step.after_seconds:g} s"
+        else:
+            return
+        if it.state == "waiting":
+            out.append(Escalated(it.id, it.queue, reason))
+            self._enqueue(it, now, out)
+
+    def _timer_max_wait(self, iid: str, epoch: int, now: float, out: list[Decision]) -> None:
+        it = self.interactions.get(iid)
+        if it is not None and it.queue_epoch == epoch and it.state in ("waiting", "reserved"):
+            self._over_max_wait(it, self.config.queues[it.queue], now, out)
+
+    def _over_max_wait(self, it: Interaction, queue: QueueSpec, now: float, out: list[Decision]) -> None:
+        if it.reserved_for is not None:
+            self.agents[it.reserved_for].reserved.pop(it.id, None)
+            it.reserved_for = None
+        if queue.overflow_queue is not None:
+            self._move_queue(it, queue.overflow_queue, "waited over the maximum", now, out)
+            return
+        behaviour = queue.closed.get(it.channel, "refuse")
+        self._end(it, Ended(it.id, "refused", "waited over the maximum",
+                            "refuse" if behaviour == "keep_waiting" else behaviour), out)
+
+    def _move_queue(self, it: Interaction, queue_name: str, why: str, now: float,
+                    out: list[Decision]) -> None:
+        it.version += 1
+        self._enter_queue(it, self.config.queues[queue_name], now)
+        out.append(Escalated(it.id, queue_name, f"overflowed to {queue_name}: {why}"))
+        self._enqueue(it, now, out)
+
+    # Matching
+
+    def _match_interaction(self, it: Interaction, now: float, out: list[Decision]) -> None:
+        bucket = it.bucket
+        assert bucket is not None
+
+        def live(entry: tuple[tuple[float, ...], int, str, int]) -> Agent | None:
+            agent = self.agents[entry[2]]
+            fresh = entry[3] == agent.version and self.can_take(agent, bucket.channel)
+            return agent if fresh else None
+
+        chosen = _first_acceptable(bucket.ready, live, lambda agent: self._may_offer(it, agent))
+        if chosen is not None:
+            self._offer(it, chosen, bucket.queue.strategy.replace("_", " "), now, out)
+
+    def _match_agent(self, agent: Agent, now: float, out: list[Decision]) -> None:
+        """Offer the agent the best work they can take, as long as they can take more."""
+        while True:
+            for iid in list(agent.reserved):
+                it = self.interactions[iid]
+                if it.state != "reserved":
+                    continue
+                if it.reserved_until != _FOREVER and not self.skill_eligible(agent, it.reqs.items()):
+                    # A preferred agent whose skills no longer fit: the queue takes over.
+                    self._release_reservation(it, now, out)
+                    continue
+                if self.can_take(agent, it.channel):
+                    self._offer(it, agent, "reserved for this agent", now, out)
+                    break
+            else:
+                best = self._best_for(agent, now)
+                if best is None:
+                    return
+                self._offer(best, agent, best.bucket.queue.strategy.replace("_", " ")
+                            if best.bucket else "", now, out)
+
+    def _best_for(self, agent: Agent, now: float) -> Interaction | None:
+        best: Interaction | None = None
+        best_key = (0.0, 0.0)
+        for bucket in agent.buckets:
+            if not bucket.waiting or not self.can_take(agent, bucket.channel):
+                continue
+            it = self._top_waiting(bucket, agent)
+            if it is None:
+                continue
+            queue = bucket.queue
+            key = (-(it.priority + queue.aging_per_second * (now - it.arrival)), it.arrival)
+            if best is None or key < best_key:
+                best, best_key = it, key
+        return best
+
+    def _top_waiting(self, bucket: Bucket, agent: Agent) -> Interaction | None:
+        def live(entry: tuple[float, float, int, str, int]) -> Interaction | None:
+            it = self.interactions.get(entry[3])
+            return it if it is not None and it.version == entry[4] and it.state == "waiting" else None
+
+        return _first_acceptable(bucket.waiting, live, lambda it: self._may_offer(it, agent))
+
+    def _may_offer(self, it: Interaction, agent: Agent) -> bool:
+        """Not the same agent again while another available agent could take it."""
+        if agent.id not in it.declined:
+            return True
+        assert it.bucket is not None
+        for other_id in it.bucket.members:
+            other = self.agents[other_id]
+            if other_id not in it.declined and other.presence == "available" and other.connected:
+                return False
+        it.declined.clear()
+        return True
+
+    def _offer(self, it: Interaction, agent: Agent, rule: str, now: float, out: list[Decision]) -> None:
+        explanation = self._explain(it, agent, rule) if self.explain else None
+        it.state = "offered"
+        it.version += 1
+        it.agent = agent.id
+        it.offer_token = next(self._offer_seq)
+        agent.last_offer_seq = it.offer_token
+        self._hold(agent, it)
+        deadline = now + self.config.channels[it.channel].offer_timeout_seconds
+        self._timer(deadline, "offer", it.id, it.offer_token)
+        out.append(Offered(it.id, agent.id, deadline, rule, explanation))
+
+    # Capacity
+
+    def _hold(self, agent: Agent, it: Interaction) -> None:
+        rule = self.config.channels[it.channel]
+        agent.held[it.id] = None
+        agent.used += rule.weight
+        agent.counts[it.channel] = agent.counts.get(it.channel, 0) + 1
+        if rule.exclusive:
+            agent.exclusive_held += 1
+        self._refresh(agent)
+
+    def _release(self, agent: Agent, it: Interaction, now: float) -> None:
+        if it.id not in agent.held:
+            return
+        del agent.held[it.id]
+        rule = self.config.channels[it.channel]
+        agent.used -= rule.weight
+        agent.counts[it.channel] -= 1
+        if rule.exclusive:
+            agent.exclusive_held -= 1
+        if not agent.held:
+            agent.idle_since = now
+        self._refresh(agent)
+
+    def _refresh(self, agent: Agent) -> None:
+        """Agent state changed: invalidate its old heap entries and push current ones."""
+        agent.version += 1
+        if agent.presence != "available" or not agent.connected or agent.exclusive_held:
+            return
+        # Which channels the agent can take is the same for every bucket: work it out once.
+        takeable = {channel for channel in self.config.channels if self.can_take(agent, channel)}
+        if not takeable:
+            return
+        for bucket in agent.buckets:
+            if bucket.channel in takeable:
+                self._push_ready(bucket, agent, checked=True)
+
+    def _push_ready(self, bucket: Bucket, agent: Agent, *, checked: bool = False) -> None:
+        if not checked and not self.can_take(agent, bucket.channel):
+            return
+        ready = bucket.ready
+        if len(ready) > 4 * len(bucket.members) + 64:
+            agents = self.agents
+            ready[:] = [e for e in ready if e[3] == agents[e[2]].version]
+            heapq.heapify(ready)
+        heapq.heappush(ready, (self._strategy_key(bucket, agent), agent.ordinal, agent.id,
+                               agent.version))
+
+    @staticmethod
+    def _strategy_key(bucket: Bucket, agent: Agent) -> tuple[float, ...]:
+        strategy = bucket.queue.strategy
+        if strategy == "longest_idle":
+            return (1.0 if agent.held else 0.0, agent.idle_since)
+        if strategy == "least_occupied":
+            return (float(agent.used), agent.idle_since)
+        if strategy == "most_skilled":
+            return (-float(sum(agent.skills.get(s, 0) for s, _ in bucket.reqs)), agent.idle_since)
+        return (float(agent.last_offer_seq),)
+
+    def _timer(self, at: float, kind: str, target: str, token: int) -> None:
+        heapq.heappush(self._timers, (at, next(self._seq), kind, target, token))
+
+    # Reasons
+
+    def _explain(self, it: Interaction, chosen: Agent, rule: str) -> Explanation:
+        eligible = []
+        not_eligible: dict[str, str] = {}
+        for agent in self.agents.values():
+            if agent is chosen:
+                continue
+            missing = [f"{s}>={lvl}" for s, lvl in sorted(it.reqs.items())
+                       if agent.skills.get(s, 0) < lvl]
+            if missing:
+                not_eligible[agent.id] = "lacks " + ", ".join(missing)
+            elif agent.presence != "available":
+                not_eligible[agent.id] = f"is {agent.presence}"
+            elif not agent.connected:
+                not_eligible[agent.id] = "is disconnected"
+            elif not self.can_take(agent, it.channel):
+                not_eligible[agent.id] = "is at capacity"
+            elif agent.id in it.declined:
+                not_eligible[agent.id] = "already declined it"
+            else:
+                eligible.append(agent.id)
+                not_eligible[agent.id] = f"ranked lower by {rule}"
+        return Explanation(chosen.id, rule, (chosen.id, *eligible), not_eligible)
+
+
+def _first_acceptable(
+    heap: list[E], live: Callable[[E], T | None], acceptable: Callable[[T], bool]
+) -> T | None:
+    """The best live item of a lazily invalidated heap that `acceptable` takes.
+
+    Stale entries (`live` gives None) are dropped for good. Live ones refused by `acceptable`
+    (an agent who declined this interaction) are put back, after a bounded scan.
+    """
+    skipped = []
+    found = None
+    while heap:
+        item = live(heap[0])
+        if item is None:
+            heapq.heappop(heap)
+            continue
+        if acceptable(item):
+            found = item
+            break
+        skipped.append(heapq.heappop(heap))
+        if len(skipped) > _DECLINED_SCAN_LIMIT:
+            break
+    for entry in skipped:
+        heapq.heappush(heap, entry)
+    return found

@@ -1,0 +1,85 @@
+"""Queueing formulas the router is checked against and supervisors staff with.
+
+Erlang C (M/M/N): customers wait as long as it takes. Erlang A (M/M/N+M): customers give up
+after an exponentially distributed patience; solved exactly as a birth-death chain.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+
+def erlang_b(agents: int, load: float) -> float:
+    """Blocking probability, by the stable recursion B(k) = A·B(k-1) / (k + A·B(k-1))."""
+    b = 1.0
+    for k in range(1, agents + 1):
+        b = load * b / (k + load * b)
+    return b
+
+
+def erlang_c(agents: int, load: float) -> float:
+    """Probability that an arriving customer waits; 1 when the agents cannot keep up."""
+    if agents <= load:
+        return 1.0
+    b = erlang_b(agents, load)
+    return agents * b / (agents - load * (1 - b))
+
+
+def average_speed_of_answer(agents: int, load: float, aht: float) -> float:
+    if agents <= load:
+        return math.inf
+    return erlang_c(agents, load) * aht / (agents - load)
+
+
+def service_level(agents: int, load: float, aht: float, threshold: float) -> float:
+    """Share of customers answered within `threshold` seconds."""
+    if agents <= load:
+        return 0.0
+    return 1 - erlang_c(agents, load) * math.exp(-(agents - load) * threshold / aht)
+
+
+def agents_needed(load: float, aht: float, threshold: float, target: float,
+                  max_agents: int = 10_000) -> int:
+    """The fewest agents whose service level at `threshold` reaches `target`."""
+    agents = max(1, math.floor(load) + 1)
+    while agents < max_agents and service_level(agents, load, aht, threshold) < target:
+        agents += 1
+    return agents
+
+
+@dataclass(frozen=True)
+class ErlangA:
+    p_wait: float
+    p_abandon: float
+    mean_queue: float
+    mean_wait: float  # over all arrivals, served or not
+
+
+def erlang_a(agents: int, arrival_rate: float, aht: float, patience: float,
+             tolerance: float = 1e-12) -> ErlangA:
+    """Exact M/M/N+M figures from the stationary distribution of the birth-death chain.
+
+    State k is the number of customers present; births at λ, deaths at min(k, N)·μ plus
+    (k - N)·θ for those waiting. The chain is truncated where the probability mass left is
+    below `tolerance`, which abandonment guarantees happens.
+    """
+    mu, theta = 1 / aht, 1 / patience
+    weights = [1.0]
+    k = 0
+    while True:
+        k += 1
+        death = min(k, agents) * mu + max(0, k - agents) * theta
+        weights.append(weights[-1] * arrival_rate / death)
+        if k > agents and weights[-1] < tolerance * sum(weights):
+            break
+    total = sum(weights)
+    p = [w / total for w in weights]
+    p_wait = sum(p[agents:])
+    mean_queue = sum((k - agents) * pk for k, pk in enumerate(p) if k > agents)
+    return ErlangA(
+        p_wait=p_wait,
+        p_abandon=theta * mean_queue / arrival_rate,
+        mean_queue=mean_queue,
+        mean_wait=mean_queue / arrival_rate,
+    )

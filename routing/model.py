@@ -1,0 +1,239 @@
+"""What the routing engine is told (events), what it answers (decisions), and how it is set up.
+
+Plain frozen dataclasses with no I/O, so the engine, the simulator and the service share them.
+Times are seconds as floats: epoch seconds in the service, virtual seconds in the simulator.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+Channel = Literal["voice", "sms", "email", "chat"]
+Strategy = Literal["longest_idle", "least_occupied", "most_skilled", "round_robin"]
+Presence = Literal["available", "away", "offline"]
+ClosedBehaviour = Literal["keep_waiting", "voicemail", "auto_reply", "refuse"]
+Terminal = Literal["completed", "abandoned", "refused"]
+
+
+@dataclass(frozen=True)
+class EscalationStep:
+    """After `after_seconds` in the queue: lower a skill's minimum, drop it, or overflow."""
+
+    after_seconds: float
+    action: Literal["lower_level", "drop_skill", "overflow"]
+    skill: str = ""
+    level: int = 1
+    queue: str = ""
+
+
+@dataclass(frozen=True)
+class QueueSpec:
+    name: str
+    priority: int = 0
+    skills: dict[str, int] = field(default_factory=dict)
+    strategy: Strategy = "longest_idle"
+    aging_per_second: float = 0.0
+    service_level_seconds: float = 20.0
+    max_wait_seconds: float | None = None
+    overflow_queue: str | None = None
+    escalation: tuple[EscalationStep, ...] = ()
+    wrapup_seconds: float = 0.0
+    calendar: str | None = None
+    closed: dict[Channel, ClosedBehaviour] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ChannelRule:
+    weight: int
+    max: int
+    exclusive: bool = False
+    offer_timeout_seconds: float = 20.0
+
+
+@dataclass(frozen=True)
+class EngineConfig:
+    queues: dict[str, QueueSpec]
+    channels: dict[Channel, ChannelRule]
+    capacity_budget: int = 100
+    missed_offers_before_away: int = 3
+    preferred_agent_seconds: float = 15.0
+    disconnect_grace_seconds: float = 30.0
+    calendars: dict[str, object] = field(default_factory=dict)  # name -> routing.calendar.Calendar
+    # Where an interaction goes when its queue no longer exists (removed from the configuration
+    # while it waited): its channel's default queue. Without an entry, the first queue.
+    fallback_queues: dict[Channel, str] = field(default_factory=dict)
+
+
+# Events: what happened.
+
+@dataclass(frozen=True)
+class AgentLoggedIn:
+    agent_id: str
+    skills: dict[str, int]
+    presence: Presence = "available"
+
+
+@dataclass(frozen=True)
+class AgentSkillsChanged:
+    agent_id: str
+    skills: dict[str, int]
+
+
+@dataclass(frozen=True)
+class AgentPresenceChanged:
+    agent_id: str
+    presence: Presence
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class AgentDisconnected:
+    """The console socket dropped; the agent goes offline unless it comes back within the grace."""
+
+    agent_id: str
+
+
+@dataclass(frozen=True)
+class AgentReconnected:
+    agent_id: str
+
+
+@dataclass(frozen=True)
+class InteractionArrived:
+    interaction_id: str
+    channel: Channel
+    queue: str
+    arrival: float
+    priority: int | None = None
+    extra_skills: dict[str, int] = field(default_factory=dict)
+    preferred_agent: str | None = None
+
+
+@dataclass(frozen=True)
+class OfferAccepted:
+    interaction_id: str
+    agent_id: str
+
+
+@dataclass(frozen=True)
+class OfferRejected:
+    interaction_id: str
+    agent_id: str
+
+
+@dataclass(frozen=True)
+class CustomerLeft:
+    """The customer hung up or closed the chat. Waiting or offered work is abandoned."""
+
+    interaction_id: str
+
+
+@dataclass(frozen=True)
+class InteractionCompleted:
+    """The agent finished the conversation; wrap-up follows for the queue's wrap-up time."""
+
+    interaction_id: str
+
+
+@dataclass(frozen=True)
+class WrapupFinished:
+    interaction_id: str
+
+
+@dataclass(frozen=True)
+class Transferred:
+    interaction_id: str
+    to_queue: str | None = None
+    to_agent: str | None = None
+    priority_bump: int = 0
+
+
+Event = (AgentLoggedIn | AgentSkillsChanged | AgentPresenceChanged | AgentDisconnected
+         | AgentReconnected | InteractionArrived | OfferAccepted | OfferRejected | CustomerLeft
+         | InteractionCompleted | WrapupFinished | Transferred)
+
+
+# Decisions: what the engine wants done, each with its reason.
+
+@dataclass(frozen=True)
+class Explanation:
+    """Why an offer went where it did: who was eligible, why each other agent was not."""
+
+    chosen: str
+    rule: str
+    eligible: tuple[str, ...]
+    not_eligible: dict[str, str]
+
+    def text(self) -> str:
+        others = "; ".join(f"{a} {why}" for a, why in self.not_eligible.items())
+        return f"offered to {self.chosen}: {self.rule} of {len(self.eligible)} eligible" + (
+            f"; {others}" if others else "")
+
+
+@dataclass(frozen=True)
+class Offered:
+    interaction_id: str
+    agent_id: str
+    deadline: float
+    reason: str
+    # Filled when the engine runs with explain=True (the service does; the simulator does not).
+    explanation: Explanation | None = None
+
+
+@dataclass(frozen=True)
+class OfferEnded:
+    """An open offer ended without acceptance: rejected, timed out, or rescinded (and why)."""
+
+    interaction_id: str
+    agent_id: str
+    outcome: Literal["rejected", "timed_out", "rescinded"]
+    reason: str
+
+
+@dataclass(frozen=True)
+class Assigned:
+    interaction_id: str
+    agent_id: str
+
+
+@dataclass(frozen=True)
+class Requeued:
+    interaction_id: str
+    queue: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Escalated:
+    interaction_id: str
+    queue: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class WrapupStarted:
+    interaction_id: str
+    agent_id: str
+    deadline: float
+
+
+@dataclass(frozen=True)
+class Ended:
+    """The interaction reached its one terminal state."""
+
+    interaction_id: str
+    outcome: Terminal
+    reason: str
+    behaviour: ClosedBehaviour | None = None
+
+
+@dataclass(frozen=True)
+class AgentStateChanged:
+    agent_id: str
+    presence: Presence
+    reason: str
+
+
+Decision = (Offered | OfferEnded | Assigned | Requeued | Escalated | WrapupStarted | Ended
+            | AgentStateChanged)

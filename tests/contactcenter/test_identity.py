@@ -1,0 +1,59 @@
+"""One person, one address, however they wrote it."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from contactcenter.identity import (
+    InvalidAddress,
+    identity_kind_for,
+    normalize_email,
+    normalize_phone,
+)
+
+
+@pytest.mark.parametrize("raw", [
+    "+1 (415) 555-0100", "4155550100", "415-555-0100", "(415) 555 0100", "+14155550100",
+    "011 1 415 555 0100", "1-415-555-0100",
+])
+def test_us_numbers_in_every_format_are_one_number(raw: str) -> None:
+    assert normalize_phone(raw, "US") == "+14155550100"
+
+
+def test_region_decides_numbers_without_country_code() -> None:
+    assert normalize_phone("020 7183 8750", "GB") == "+442071838750"
+    assert normalize_phone("+44 20 7183 8750", "US") == "+442071838750"
+
+
+@pytest.mark.parametrize("raw", ["", "abc", "12", "+1 415 555 01000"])
+def test_impossible_numbers_are_refused(raw: str) -> None:
+    with pytest.raises(InvalidAddress):
+        normalize_phone(raw, "US")
+
+
+separators = st.sampled_from(["", " ", "-", ".", "  "])
+
+
+@given(st.lists(separators, min_size=3, max_size=3), st.booleans(), st.booleans())
+def test_formatting_never_changes_the_number(seps: list[str], plus: bool, parens: bool) -> None:
+    area = "(415)" if parens else "415"
+    raw = f"{'+1' if plus else ''}{seps[0]}{area}{seps[1]}555{seps[2]}0100"
+    assert normalize_phone(raw, "US") == "+14155550100"
+
+
+def test_emails_are_lower_cased_and_trimmed() -> None:
+    assert normalize_email("  Jordan.Lee@Example.COM ") == "jordan.lee@example.com"
+
+
+@pytest.mark.parametrize("raw", ["", "no-at-sign", "@example.com", "a@", "a b@example.com"])
+def test_non_emails_are_refused(raw: str) -> None:
+    with pytest.raises(InvalidAddress):
+        normalize_email(raw)
+
+
+def test_phone_identity_is_shared_by_sms_and_voice() -> None:
+    assert identity_kind_for("sms", "+14155550100") == identity_kind_for("voice", "+14155550100")
+    assert identity_kind_for("voice", "client:ana") == "twilio_client"
+    assert identity_kind_for("chat", "visitor-token") == "chat"
