@@ -18,10 +18,9 @@ from pathlib import Path
 
 import asyncpg
 import pytest
-import redis.asyncio as aioredis
 
 from contactcenter.actions import sync_workspace
-from contactcenter.core import Core
+from contactcenter.core import Core, connect_redis
 from contactcenter.embedded import EmbeddedServer, start_redis
 from contactcenter.settings import Settings, load_settings
 from contactcenter.store.db import create_pool
@@ -112,7 +111,7 @@ async def core(settings: Settings) -> AsyncIterator[Core]:
     assert settings.env.database_url is not None
     assert settings.env.redis_url is not None
     pool = await create_pool(settings.env.database_url, max_size=10)
-    redis: aioredis.Redis = aioredis.from_url(settings.env.redis_url)
+    redis = connect_redis(settings.env.redis_url)
     async with pool.acquire() as conn:
         await sync_workspace(conn, settings.file)
     yield Core(pool=pool, redis=redis, config=settings.file)
