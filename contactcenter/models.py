@@ -10,6 +10,9 @@ from contactcenter.settings import Channel
 
 InteractionState = Literal["queued", "offered", "assigned", "wrapup", "closed", "abandoned"]
 OPEN_STATES: tuple[InteractionState, ...] = ("queued", "offered", "assigned", "wrapup")
+# A customer's message joins their interaction only while someone may still answer it; after
+# the agent ended the conversation (wrap-up) the next message starts a new one.
+ATTACHABLE_STATES: tuple[InteractionState, ...] = ("queued", "offered", "assigned")
 
 
 @dataclass(frozen=True)
@@ -19,6 +22,8 @@ class InboundMessage:
     `provider_message_id` is the delivery's idempotency key (Twilio MessageSid, email
     Message-ID, chat client message id). `queue` is the adapter's hint (a chat topic, the
     number an SMS was sent to), already resolved to a queue name; None means the channel default.
+    `client_id` is the id the sender's own client gave the message (the chat widget's), echoed
+    back so the client can match the stored message to the one it already shows.
     """
 
     workspace_id: int
@@ -30,6 +35,7 @@ class InboundMessage:
     subject: str = ""
     queue: str | None = None
     received_at: datetime | None = None
+    client_id: str | None = None
     raw: dict[str, Any] | None = field(default=None, compare=False)
 
 

@@ -125,6 +125,10 @@ class WebchatConfig(_Strict):
     default_queue: str = ""
     allowed_origins: list[str] = Field(default_factory=list)
     topics: dict[str, str] = Field(default_factory=dict)
+    max_message_chars: int = Field(default=4000, ge=1, le=100_000)
+    # A token bucket per connection: `burst` messages at once, refilled at `messages_per_second`.
+    messages_per_second: float = Field(default=1.0, gt=0, le=1000)
+    burst: int = Field(default=5, ge=1, le=1000)
 
 
 class SmsConfig(_Strict):
@@ -151,6 +155,15 @@ class ChannelsConfig(_Strict):
     email: EmailConfig = EmailConfig()
 
 
+class CannedResponse(_Strict):
+    """A prepared answer; the agent types `/shortcut` in the reply box to insert `text`.
+    `{customer}` and `{agent}` in the text become the customer's and the agent's names."""
+
+    shortcut: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,31}$")
+    title: str = Field(min_length=1, max_length=100)
+    text: str = Field(min_length=1, max_length=4000)
+
+
 class FileConfig(_Strict):
     """The TOML file, as typed data."""
 
@@ -162,6 +175,7 @@ class FileConfig(_Strict):
     dispositions: dict[str, Disposition] = Field(default_factory=dict)
     queues: list[QueueConfig] = Field(min_length=1)
     channels: ChannelsConfig = ChannelsConfig()
+    canned_responses: list[CannedResponse] = Field(default_factory=list)
 
     @field_validator("capacity")
     @classmethod
@@ -298,6 +312,10 @@ def check_references(cfg: FileConfig) -> None:
         need_queue(key, name)
         if not number.startswith("+") or not _is_valid_number(number):
             raise ConfigError(key, "not a valid phone number in E.164 form (+14155550100)")
+    shortcuts = [c.shortcut for c in cfg.canned_responses]
+    for i, shortcut in enumerate(shortcuts):
+        if shortcuts.index(shortcut) != i:
+            raise ConfigError(f"canned_responses[{i}].shortcut", f"/{shortcut} is defined twice")
     for origin in ch.webchat.allowed_origins:
         _check_url("channels.webchat.allowed_origins", origin, ("http", "https"))
 

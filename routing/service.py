@@ -25,15 +25,20 @@ from typing import Any
 import asyncpg
 from redis.exceptions import RedisError
 
+from contactcenter import feeds, views
 from contactcenter.actions.routing_log import FencedOut, record_decisions, take_lease
 from contactcenter.core import Core
 from contactcenter.events import stream_key
+from contactcenter.notices import routing_notices
 from routing.config import engine_config
 from routing.engine import Engine
 from routing.model import (
+    AgentDisconnected,
     AgentLoggedIn,
     AgentPresenceChanged,
+    AgentReconnected,
     AgentSkillsChanged,
+    AgentStateChanged,
     CustomerLeft,
     Decision,
     Event,
@@ -69,11 +74,6 @@ def leader_key(workspace_id: int) -> str:
 
 def fence_key(workspace_id: int) -> str:
     return f"cc:ws:{workspace_id}:routing:fence"
-
-
-def agent_channel(workspace_id: int, agent_id: int | str) -> str:
-    """Pub/sub channel of one agent: the node holding that agent's console listens on it."""
-    return f"cc:ws:{workspace_id}:agent:{agent_id}"
 
 
 def routing_channel(workspace_id: int) -> str:
@@ -202,13 +202,13 @@ class RoutingService:
             return
         async with self.core.pool.acquire() as conn:
             await record_decisions(conn, self.ws, fence, decisions, position)
+            infos = await views.interaction_infos(conn, sorted(
+                {int(d.interaction_id) for d in decisions if not isinstance(d, AgentStateChanged)}))
+        await feeds.push(self.core.redis, routing_notices(self.ws, decisions, infos))
         async with self.core.redis.pipeline(transaction=False) as pipe:
             for d in decisions:
                 message = json.dumps({"decision": type(d).__name__, **dataclasses.asdict(d)})
                 pipe.publish(routing_channel(self.ws), message)
-                agent = getattr(d, "agent_id", None)
-                if agent is not None:
-                    pipe.publish(agent_channel(self.ws, agent), message)
             await pipe.execute()
 
     async def _rebuild(self, engine: Engine) -> list[Decision]:
@@ -289,6 +289,8 @@ class RoutingService:
             "interaction.completed": lambda: InteractionCompleted(iid),
             "interaction.wrapup_done": lambda: WrapupFinished(iid),
             "customer.left": lambda: CustomerLeft(iid),
+            "agent.disconnected": lambda: AgentDisconnected(actor),
+            "agent.reconnected": lambda: AgentReconnected(actor),
         }
         make = simple.get(kind)
         return make() if make is not None else None

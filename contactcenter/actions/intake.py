@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import asyncpg
 
-from contactcenter import events
+from contactcenter import events, feeds, views
 from contactcenter.core import Core
 from contactcenter.errors import InputError
 from contactcenter.events import Event, LoggedEvent
+from contactcenter.feeds import Notice
 from contactcenter.identity import (
     IdentityKind,
     InvalidAddress,
     identity_kind_for,
     normalize_address,
 )
-from contactcenter.models import OPEN_STATES, InboundMessage, InboundResult
+from contactcenter.models import ATTACHABLE_STATES, InboundMessage, InboundResult
+from contactcenter.notices import InteractionInfo, message_notices
 from contactcenter.settings import CHANNELS
 
 MAX_BODY_CHARS = 200_000
@@ -48,19 +50,20 @@ async def receive_inbound(core: Core, msg: InboundMessage) -> InboundResult:
     for attempt in range(_RETRIES):
         try:
             async with core.pool.acquire() as conn, conn.transaction():
-                result, logged = await do_receive_inbound(conn, core, msg, kind, address)
+                result, logged, notices = await do_receive_inbound(conn, core, msg, kind, address)
             break
         except asyncpg.UniqueViolationError:
             # A concurrent delivery of the same message committed first; the retry sees it.
             if attempt == _RETRIES - 1:
                 raise
     await events.publish(core.redis, logged)
+    await feeds.push(core.redis, notices)
     return result
 
 
 async def do_receive_inbound(
     conn: asyncpg.Connection, core: Core, msg: InboundMessage, kind: IdentityKind, address: str
-) -> tuple[InboundResult, list[LoggedEvent]]:
+) -> tuple[InboundResult, list[LoggedEvent], list[Notice]]:
     ws = msg.workspace_id
     if msg.provider_message_id is not None:
         seen = await conn.fetchrow(
@@ -73,7 +76,7 @@ async def do_receive_inbound(
             return InboundResult(
                 customer_id=seen["customer_id"], interaction_id=seen["interaction_id"],
                 message_id=seen["id"], new_customer=False, new_interaction=False, duplicate=True,
-            ), []
+            ), [], []
 
     logged: list[LoggedEvent] = []
     customer_id, new_customer = await _claim_identity(conn, ws, kind, address, msg.sender_name)
@@ -83,14 +86,17 @@ async def do_receive_inbound(
     # One intake at a time per customer, so two messages arriving together share one interaction.
     await conn.execute("SELECT 1 FROM customers WHERE id = $1 FOR UPDATE", customer_id)
 
-    interaction_id = await conn.fetchval(
-        """SELECT id FROM interactions
+    open_row = await conn.fetchrow(
+        """SELECT id, agent_id FROM interactions
            WHERE workspace_id = $1 AND customer_id = $2 AND channel = $3 AND state = ANY($4)
            ORDER BY id DESC LIMIT 1""",
-        ws, customer_id, msg.channel, list(OPEN_STATES),
+        ws, customer_id, msg.channel, list(ATTACHABLE_STATES),
     )
-    new_interaction = interaction_id is None
-    if new_interaction:
+    new_interaction = open_row is None
+    agent_id = None if open_row is None else open_row["agent_id"]
+    if open_row is not None:
+        interaction_id = open_row["id"]
+    else:
         interaction_id = await _open_interaction(conn, core, msg, customer_id)
         logged.append(await events.record(conn, Event(
             "interaction.queued", ws, {"channel": msg.channel},
@@ -98,10 +104,10 @@ async def do_receive_inbound(
 
     message_id: int = await conn.fetchval(
         """INSERT INTO messages (workspace_id, interaction_id, channel, direction, body,
-                                 provider_message_id, raw, created_at)
-           VALUES ($1, $2, $3, 'inbound', $4, $5, $6, coalesce($7, now())) RETURNING id""",
+                                 provider_message_id, raw, created_at, client_id)
+           VALUES ($1, $2, $3, 'inbound', $4, $5, $6, coalesce($7, now()), $8) RETURNING id""",
         ws, interaction_id, msg.channel, msg.body, msg.provider_message_id, msg.raw,
-        msg.received_at,
+        msg.received_at, msg.client_id,
     )
     await conn.execute(
         "UPDATE interactions SET last_message_at = now() WHERE id = $1", interaction_id
@@ -109,10 +115,12 @@ async def do_receive_inbound(
     logged.append(await events.record(conn, Event(
         "message.received", ws, {"message_id": message_id, "channel": msg.channel},
         interaction_id=interaction_id, customer_id=customer_id)))
+    info = InteractionInfo(msg.channel, customer_id, agent_id, None)
+    notices = message_notices(ws, await views.message(conn, message_id), info)
     return InboundResult(
         customer_id=customer_id, interaction_id=interaction_id, message_id=message_id,
         new_customer=new_customer, new_interaction=new_interaction, duplicate=False,
-    ), logged
+    ), logged, notices
 
 
 async def _claim_identity(

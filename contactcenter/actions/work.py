@@ -7,14 +7,16 @@ decision is what changes the interaction. So there is one writer of routing stat
 
 from __future__ import annotations
 
+import time
 from typing import Any, Literal
 
 import asyncpg
 
-from contactcenter import events
+from contactcenter import events, feeds
 from contactcenter.core import Core
 from contactcenter.errors import Conflict, InputError, NotFound
 from contactcenter.events import Event
+from contactcenter.feeds import Notice, user_feed
 
 PRESENCES = ("available", "away", "offline")
 WorkRequest = Literal["offer.accept", "offer.reject", "interaction.completed",
@@ -48,6 +50,9 @@ async def set_presence(core: Core, workspace_id: int, user_id: int, presence: st
             "agent.presence", workspace_id, {"presence": presence, "reason": reason},
             actor_user_id=user_id))
     await events.publish(core.redis, [logged])
+    # Every open console of this agent shows the same presence.
+    await feeds.push(core.redis, [Notice(user_feed(workspace_id, user_id), {
+        "kind": "presence", "presence": presence, "reason": reason})])
 
 
 async def request(core: Core, workspace_id: int, user_id: int, interaction_id: int,
@@ -68,8 +73,56 @@ async def request(core: Core, workspace_id: int, user_id: int, interaction_id: i
 async def customer_left(core: Core, workspace_id: int, interaction_id: int) -> None:
     """The customer hung up or closed the chat (told by a channel adapter)."""
     async with core.pool.acquire() as conn, conn.transaction():
+        row = await _interaction(conn, workspace_id, interaction_id)
         logged = await events.record(conn, Event(
             "customer.left", workspace_id, interaction_id=interaction_id))
+    await events.publish(core.redis, [logged])
+    if row["agent_id"] is not None and row["state"] in ("assigned", "wrapup"):
+        await feeds.push(core.redis, [Notice(user_feed(workspace_id, row["agent_id"]), {
+            "kind": "customer_left", "interaction_id": interaction_id})])
+
+
+# A console counts as open while it keeps saying so; one that went silent this long is gone
+# (its node may have died without closing it).
+CONSOLE_SILENCE_SECONDS = 90
+
+
+def _consoles_key(workspace_id: int, user_id: int) -> str:
+    return f"cc:ws:{workspace_id}:consoles:{user_id}"
+
+
+async def console_seen(core: Core, workspace_id: int, user_id: int, connection: str,
+                       *, opened: bool = False) -> None:
+    """A console socket opened (or is still there). The agent's first open console tells the
+    router the agent is connected again, which ends a disconnect grace period."""
+    key = _consoles_key(workspace_id, user_id)
+    now = time.time()
+    async with core.redis.pipeline(transaction=True) as pipe:
+        pipe.zremrangebyscore(key, "-inf", now)
+        pipe.zadd(key, {connection: now + CONSOLE_SILENCE_SECONDS})
+        pipe.zcard(key)
+        pipe.expire(key, CONSOLE_SILENCE_SECONDS)
+        _, _, open_consoles, _ = await pipe.execute()
+    if opened and open_consoles == 1:
+        await _connection_event(core, workspace_id, user_id, "agent.reconnected")
+
+
+async def console_closed(core: Core, workspace_id: int, user_id: int, connection: str) -> None:
+    """A console socket closed. When it was the agent's last, the router starts the disconnect
+    grace period: offers are rescinded, and the agent goes offline unless a console returns."""
+    key = _consoles_key(workspace_id, user_id)
+    async with core.redis.pipeline(transaction=True) as pipe:
+        pipe.zrem(key, connection)
+        pipe.zremrangebyscore(key, "-inf", time.time())
+        pipe.zcard(key)
+        _, _, open_consoles = await pipe.execute()
+    if open_consoles == 0:
+        await _connection_event(core, workspace_id, user_id, "agent.disconnected")
+
+
+async def _connection_event(core: Core, workspace_id: int, user_id: int, kind: str) -> None:
+    async with core.pool.acquire() as conn, conn.transaction():
+        logged = await events.record(conn, Event(kind, workspace_id, actor_user_id=user_id))
     await events.publish(core.redis, [logged])
 
 

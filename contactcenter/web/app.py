@@ -3,21 +3,25 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import secrets
 import socket
+import weakref
 from collections.abc import AsyncIterator, Callable
 
-from aiohttp import web
+from aiohttp import WSCloseCode, web
 
-from agent_ui import home
+from agent_ui import console_page, home
+from channels.webchat import adapter as webchat
 from contactcenter.core import Core, connect_redis
 from contactcenter.settings import Settings
 from contactcenter.store.db import create_pool
-from contactcenter.web import auth, health, work
+from contactcenter.web import auth, conversations, health, work
 from contactcenter.web.errors import json_errors
-from contactcenter.web.keys import API_ROUTES, CORE, SETTINGS, WORKSPACE_ID
+from contactcenter.web.feed_hub import FeedHub
+from contactcenter.web.keys import API_ROUTES, CORE, FEED_HUB, SETTINGS, SOCKETS, WORKSPACE_ID
 from contactcenter.web.openapi import ApiRoutes, Response, openapi_document
 from routing.service import RoutingService
 
@@ -56,6 +60,23 @@ def _core_context(
     return lifecycle
 
 
+async def _feed_hub_context(app: web.Application) -> AsyncIterator[None]:
+    hub = FeedHub(app[CORE].redis)
+    app[FEED_HUB] = hub
+    task = asyncio.create_task(hub.run(), name="feed-hub")
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
+async def _close_sockets(app: web.Application) -> None:
+    """Open consoles and chats would otherwise hold the shutdown until they close themselves."""
+    sockets = app[SOCKETS]
+    for ws in list(sockets):
+        await ws.close(code=WSCloseCode.GOING_AWAY, message=b"server shutdown")
+
+
 async def _routing_context(app: web.Application) -> AsyncIterator[None]:
     """Every node runs the workspace's routing service; one of them leads at a time."""
     node_id = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
@@ -75,10 +96,16 @@ def create_app(settings: Settings, database_url: str, redis_url: str) -> web.App
     app = web.Application(middlewares=[json_errors], client_max_size=MAX_REQUEST_BYTES)
     app[SETTINGS] = settings
     app.cleanup_ctx.append(_core_context(settings, database_url, redis_url))
+    app.cleanup_ctx.append(_feed_hub_context)
     app.cleanup_ctx.append(_routing_context)
-    groups = [health.routes, auth.routes, work.routes, docs]
+    sockets: weakref.WeakSet[web.WebSocketResponse] = weakref.WeakSet()
+    app[SOCKETS] = sockets
+    app.on_shutdown.append(_close_sockets)
+    groups = [health.routes, auth.routes, work.routes, conversations.routes, docs]
     app[API_ROUTES] = groups
     for group in groups:
         group.add_to(app)
     home.add_routes(app)
+    console_page.add_routes(app)
+    webchat.add_routes(app)
     return app

@@ -56,3 +56,11 @@ async def read_body(request: web.Request, model: type[M]) -> M:
         where = ".".join(str(p) for p in first["loc"]) or "body"
         code = "bad_json" if first["type"] == "json_invalid" else "invalid_body"
         raise InputError(code, f"{where}: {first['msg']}") from None
+
+
+def path_id(request: web.Request, name: str) -> int:
+    """A numeric id from the URL path, or 400 (not 404: the request itself is malformed)."""
+    text = request.match_info[name]
+    if not text.isdigit() or len(text) > 18:
+        raise InputError("bad_id", f"{text!r} is not a valid {name.replace('_', ' ')}")
+    return int(text)

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import weakref
+
 from aiohttp import web
 
 from contactcenter.core import Core
 from contactcenter.settings import Settings
+from contactcenter.web.feed_hub import FeedHub
 from contactcenter.web.openapi import ApiRoutes
 
 SETTINGS = web.AppKey("settings", Settings)
 CORE = web.AppKey("core", Core)
 WORKSPACE_ID = web.AppKey("workspace_id", int)
 API_ROUTES = web.AppKey("api_routes", list[ApiRoutes])
+FEED_HUB = web.AppKey("feed_hub", FeedHub)
+# Open websockets, closed at shutdown.
+SOCKETS: web.AppKey[weakref.WeakSet[web.WebSocketResponse]] = web.AppKey("sockets")

@@ -12,9 +12,9 @@ from pydantic import BaseModel, Field
 
 from contactcenter.actions import work
 from contactcenter.actions.work import WorkRequest
-from contactcenter.errors import InputError, NotFound
+from contactcenter.errors import NotFound
 from contactcenter.web.auth import require_session
-from contactcenter.web.errors import read_body
+from contactcenter.web.errors import path_id, read_body
 from contactcenter.web.keys import CORE
 from contactcenter.web.openapi import ApiRoutes, Handler, Response
 
@@ -47,13 +47,6 @@ class RoutingHistory(BaseModel):
     decisions: list[RoutingDecision]
 
 
-def _interaction_id(request: web.Request) -> int:
-    text = request.match_info["interaction_id"]
-    if not text.isdigit() or len(text) > 18:
-        raise InputError("bad_id", f"{text!r} is not an interaction id")
-    return int(text)
-
-
 @routes.route(
     "PUT", "/api/me/presence", summary="Set my presence", body=PresenceRequest,
     responses={204: Response("presence set"), 400: Response("unknown presence"),
@@ -71,7 +64,7 @@ def _work_handler(kind: WorkRequest) -> Handler:
     async def handler(request: web.Request) -> web.Response:
         session = await require_session(request)
         await work.request(request.app[CORE], session.workspace_id, session.user_id,
-                           _interaction_id(request), kind)
+                           path_id(request, "interaction_id"), kind)
         return web.json_response(Requested().model_dump(), status=202)
     return handler
 
@@ -111,7 +104,7 @@ async def transfer(request: web.Request) -> web.Response:
     session = await require_session(request)
     body = await read_body(request, TransferRequest)
     await work.transfer(request.app[CORE], session.workspace_id, session.user_id,
-                        _interaction_id(request), to_queue=body.queue, to_agent=body.agent,
+                        path_id(request, "interaction_id"), to_queue=body.queue, to_agent=body.agent,
                         priority_bump=body.priority_bump)
     return web.json_response(Requested().model_dump(), status=202)
 
@@ -124,7 +117,7 @@ async def transfer(request: web.Request) -> web.Response:
 )
 async def routing_history(request: web.Request) -> web.Response:
     session = await require_session(request)
-    iid = _interaction_id(request)
+    iid = path_id(request, "interaction_id")
     async with request.app[CORE].pool.acquire() as conn:
         exists = await conn.fetchval(
             "SELECT 1 FROM interactions WHERE id = $1 AND workspace_id = $2",

@@ -21,6 +21,7 @@ from contactcenter.actions import add_user, receive_inbound
 from contactcenter.actions.users import NewUser
 from contactcenter.core import Core
 from contactcenter.embedded import EmbeddedServer
+from contactcenter.feeds import user_feed
 from contactcenter.models import InboundMessage
 from routing.service import leader_key
 from tests.conftest import free_port
@@ -92,33 +93,35 @@ async def test_leader_killed_under_load_loses_and_duplicates_nothing(
                                     {"email": agent.email, "password": PASSWORD}) == 200
             assert await agent.call("PUT", "/api/me/presence", {"presence": "available"}) == 204
             agents.append(agent)
-        by_id = {a.user_id: a for a in agents}
 
-        pubsub = core.redis.pubsub()
-        await pubsub.psubscribe(f"cc:ws:{workspace_id}:agent:*")
-
-        async def finish_later(agent: Agent, iid: str) -> None:
+        async def finish_later(agent: Agent, iid: int) -> None:
             await asyncio.sleep(0.3)
             await agent.call("POST", f"/api/interactions/{iid}/complete")
 
         finishing: set[asyncio.Task[None]] = set()
 
         async def work() -> None:
-            """Accept every offer; finish each chat shortly after; end wrap-up at once."""
-            async for message in pubsub.listen():
-                if message["type"] != "pmessage":
-                    continue
-                d = json.loads(message["data"])
-                agent = by_id[int(d["agent_id"])]
-                iid = d["interaction_id"]
-                if d["decision"] == "Offered":
-                    await agent.call("POST", f"/api/interactions/{iid}/accept")
-                elif d["decision"] == "Assigned":
-                    task = asyncio.create_task(finish_later(agent, iid))
-                    finishing.add(task)
-                    task.add_done_callback(finishing.discard)
-                elif d["decision"] == "WrapupStarted":
-                    await agent.call("POST", f"/api/interactions/{iid}/wrapup-done")
+            """Follow each agent's live feed as a console does. Accept every offer; finish
+            each chat shortly after; end wrap-up at once."""
+            cursors: dict[Any, Any] = {user_feed(workspace_id, a.user_id): "$" for a in agents}
+            feed_agent = {user_feed(workspace_id, a.user_id): a for a in agents}
+            while True:
+                batches: Any = await core.redis.xread(cursors, block=1000)
+                for feed_name, entries in batches or []:
+                    feed = feed_name.decode()
+                    agent = feed_agent[feed]
+                    for entry_id, fields in entries:
+                        cursors[feed] = entry_id
+                        event = json.loads(fields[b"e"])
+                        iid = event.get("interaction_id")
+                        if event["kind"] == "offer":
+                            await agent.call("POST", f"/api/interactions/{iid}/accept")
+                        elif event["kind"] == "assigned":
+                            task = asyncio.create_task(finish_later(agent, iid))
+                            finishing.add(task)
+                            task.add_done_callback(finishing.discard)
+                        elif event["kind"] == "wrapup":
+                            await agent.call("POST", f"/api/interactions/{iid}/wrapup-done")
 
         worker = asyncio.create_task(work())
         interactions = []
@@ -151,7 +154,6 @@ async def test_leader_killed_under_load_loses_and_duplicates_nothing(
                 break
             await asyncio.sleep(0.2)
         worker.cancel()
-        await pubsub.aclose()  # type: ignore[no-untyped-call]
 
         states = await core.pool.fetch(
             "SELECT id, state FROM interactions WHERE id = ANY($1)", interactions)

@@ -1,0 +1,164 @@
+"""The agent console: the page at /console and its live socket at /console/ws.
+
+The socket carries the agent's feed down (offers, messages, routing decisions, presence) and
+tells the router the console is there: when an agent's last console closes, the router's
+disconnect grace period starts (offers rescinded, offline unless a console returns).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from aiohttp import WSMsgType, web
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+
+from contactcenter import views
+from contactcenter.actions import work
+from contactcenter.actions.users import Session, find_session
+from contactcenter.core import Core
+from contactcenter.errors import InputError
+from contactcenter.feeds import user_feed
+from contactcenter.web.auth import require_session
+from contactcenter.web.errors import json_error
+from contactcenter.web.frames import ProtocolError, parse_frame
+from contactcenter.web.keys import CORE, FEED_HUB, SOCKETS
+from contactcenter.web.live_socket import LiveSocket, follow_feed
+
+log = logging.getLogger(__name__)
+
+STATIC = Path(__file__).parent / "static"
+HELLO_TIMEOUT_SECONDS = 10.0
+# How often an open console renews its claim to be open, and re-checks its session.
+KEEPALIVE_SECONDS = 30.0
+MAX_FRAME_BYTES = 16 * 1024
+CLOSE_NO_HELLO = 4400
+CLOSE_LOGGED_OUT = 4401
+
+
+class _Frame(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Hello(_Frame):
+    type: Literal["hello"]
+    last_event_id: str | None = Field(default=None, max_length=40)
+
+
+class Ping(_Frame):
+    type: Literal["ping"]
+
+
+_FRAMES: TypeAdapter[Hello | Ping] = TypeAdapter(
+    Annotated[Hello | Ping, Field(discriminator="type")])
+
+
+async def console(request: web.Request) -> web.FileResponse:
+    return web.FileResponse(STATIC / "console.html", headers={"Cache-Control": "no-cache"})
+
+
+async def console_socket(request: web.Request) -> web.StreamResponse:
+    try:
+        session = await require_session(request)
+    except InputError as exc:
+        return json_error(exc.status, exc.code, exc.message)
+    origin = request.headers.get("Origin")
+    if origin is not None and origin.rstrip("/").lower() != f"{request.scheme}://{request.host}".lower():
+        # The session cookie is SameSite=Lax, which already keeps it off cross-site sockets;
+        # this is the second lock on the same door.
+        return json_error(403, "origin_not_allowed", "the console socket is for this site only")
+    ws = web.WebSocketResponse(heartbeat=30, max_msg_size=MAX_FRAME_BYTES)
+    await ws.prepare(request)
+    request.app[SOCKETS].add(ws)
+    await ConsoleSession(request.app, ws, session).run()
+    return ws
+
+
+class ConsoleSession:
+    def __init__(self, app: web.Application, ws: web.WebSocketResponse, session: Session) -> None:
+        self.app = app
+        self.core: Core = app[CORE]
+        self.ws = ws
+        self.session = session
+        self.sock = LiveSocket(ws)
+        self.connection = secrets.token_hex(8)
+
+    async def run(self) -> None:
+        hello = await self._hello()
+        if hello is None:
+            return
+        s = self.session
+        await work.console_seen(self.core, s.workspace_id, s.user_id, self.connection, opened=True)
+        tasks = [
+            asyncio.create_task(follow_feed(
+                self.sock, self.app[FEED_HUB], self.core.redis,
+                user_feed(s.workspace_id, s.user_id), hello.last_event_id, self._snapshot)),
+            asyncio.create_task(self._keepalive()),
+        ]
+        try:
+            async for msg in self.ws:
+                await self._handle(msg.data if msg.type == WSMsgType.TEXT else "")
+        except Exception:
+            log.exception("console socket of user %d failed", s.user_id)
+        finally:
+            for task in tasks:
+                task.cancel()
+            for task in tasks:
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+            await self.ws.close()
+            await work.console_closed(self.core, s.workspace_id, s.user_id, self.connection)
+
+    async def _hello(self) -> Hello | None:
+        while True:
+            try:
+                msg = await self.ws.receive(timeout=HELLO_TIMEOUT_SECONDS)
+            except TimeoutError:
+                await self.ws.close(code=CLOSE_NO_HELLO, message=b"expected a hello frame")
+                return None
+            if msg.type != WSMsgType.TEXT:
+                return None
+            try:
+                frame = parse_frame(msg.data, _FRAMES)
+            except ProtocolError as exc:
+                await self.sock.send(exc.frame())
+                continue
+            if isinstance(frame, Hello):
+                return frame
+            await self.sock.send({"type": "pong"})
+
+    async def _handle(self, text: str) -> None:
+        try:
+            frame = parse_frame(text, _FRAMES)
+        except ProtocolError as exc:
+            await self.sock.send(exc.frame())
+            return
+        if isinstance(frame, Ping):
+            await self.sock.send({"type": "pong"})
+        else:
+            await self.sock.send(ProtocolError("unexpected_frame", "hello was already sent").frame())
+
+    async def _snapshot(self) -> dict[str, Any]:
+        async with self.core.pool.acquire() as conn:
+            return await views.agent_work(conn, self.core.config, self.session.workspace_id,
+                                          self.session.user_id)
+
+    async def _keepalive(self) -> None:
+        s = self.session
+        while True:
+            await asyncio.sleep(KEEPALIVE_SECONDS)
+            async with self.core.pool.acquire() as conn:
+                still = await find_session(conn, s.token)
+            if still is None:
+                await self.ws.close(code=CLOSE_LOGGED_OUT, message=b"logged out")
+                return
+            await work.console_seen(self.core, s.workspace_id, s.user_id, self.connection)
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_get("/console", console)
+    app.router.add_get("/console/ws", console_socket)

@@ -1,0 +1,1 @@
+"""Web chat: the widget a site embeds, and its socket."""

@@ -1,0 +1,266 @@
+"""The web chat's I/O: the widget script, a sample page, and the customer's socket.
+
+Frames are parsed and checked by `protocol`; what they mean is done by the actions. This module
+only moves frames between the socket, the actions and the customer's live feed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+from pathlib import Path
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+from aiohttp import WSMsgType, web
+
+from channels.webchat import protocol
+from contactcenter import views
+from contactcenter.actions import chat, conversation, receive_inbound, work
+from contactcenter.actions.chat import Visitor
+from contactcenter.core import Core
+from contactcenter.errors import InputError
+from contactcenter.feeds import customer_feed
+from contactcenter.models import InboundMessage
+from contactcenter.web.errors import json_error
+from contactcenter.web.frames import ProtocolError
+from contactcenter.web.keys import CORE, FEED_HUB, SETTINGS, SOCKETS, WORKSPACE_ID
+from contactcenter.web.live_socket import LiveSocket, follow_feed
+
+log = logging.getLogger(__name__)
+F = TypeVar("F", bound=protocol.Frame)
+
+STATIC = Path(__file__).parent / "static"
+HELLO_TIMEOUT_SECONDS = 10.0
+PROFILE_TIMEOUT_SECONDS = 30 * 60.0
+QUEUE_UPDATE_SECONDS = 3.0
+# Close codes in the range RFC 6455 leaves to applications.
+CLOSE_PROTOCOL = 4400  # no hello (or no pre-chat form) when one was needed
+
+
+async def widget_js(request: web.Request) -> web.FileResponse:
+    return web.FileResponse(STATIC / "widget.js", headers={
+        "Content-Type": "application/javascript; charset=utf-8",
+        "Cache-Control": "public, max-age=300",
+        # Any site may load the script; the socket checks the site's origin.
+        "Access-Control-Allow-Origin": "*",
+    })
+
+
+async def demo_page(request: web.Request) -> web.Response:
+    """A sample company page with the widget, as a site owner would embed it."""
+    slug = request.app[CORE].config.workspace.slug
+    html = (STATIC / "demo.html").read_text().replace("{{workspace}}", slug)
+    return web.Response(text=html, content_type="text/html")
+
+
+def _origin_allowed(request: web.Request) -> bool:
+    """Browsers always send Origin on a websocket; a page on a site that is not allowed to
+    embed the widget must not open a chat. Clients that are not browsers send none."""
+    origin = request.headers.get("Origin")
+    if origin is None:
+        return True
+    public_url = request.app[SETTINGS].env.public_url
+    own = f"{request.scheme}://{request.host}"
+    allowed = {own.lower()}
+    if public_url:
+        parts = urlsplit(public_url)
+        allowed.add(f"{parts.scheme}://{parts.netloc}".lower())
+    allowed.update(o.rstrip("/").lower() for o in
+                   request.app[CORE].config.channels.webchat.allowed_origins)
+    return origin.rstrip("/").lower() in allowed
+
+
+async def chat_socket(request: web.Request) -> web.StreamResponse:
+    core = request.app[CORE]
+    if not core.config.channels.webchat.enabled:
+        return json_error(404, "chat_disabled", "web chat is not enabled on this server")
+    if not _origin_allowed(request):
+        return json_error(403, "origin_not_allowed",
+                          "this site may not embed the chat (channels.webchat.allowed_origins)")
+    ws = web.WebSocketResponse(heartbeat=30, max_msg_size=protocol.MAX_FRAME_BYTES)
+    await ws.prepare(request)
+    request.app[SOCKETS].add(ws)
+    session = ChatSession(request.app, ws)
+    try:
+        await session.run()
+    except Exception:
+        # A failure of ours (the database went away...): the widget reconnects and resumes.
+        log.exception("chat socket failed")
+    finally:
+        await session.stop()
+    return ws
+
+
+class ChatSession:
+    """One customer's socket, from the hello to the close."""
+
+    def __init__(self, app: web.Application, ws: web.WebSocketResponse) -> None:
+        self.app = app
+        self.core: Core = app[CORE]
+        self.ws_id: int = app[WORKSPACE_ID]
+        self.ws = ws
+        self.sock = LiveSocket(ws)
+        self.visitor: Visitor | None = None
+        self.tasks: list[asyncio.Task[None]] = []
+        cfg = self.core.config.channels.webchat
+        self.bucket = protocol.TokenBucket(cfg.messages_per_second, cfg.burst)
+
+    async def run(self) -> None:
+        hello = await self._first_frame(protocol.Hello, "hello", HELLO_TIMEOUT_SECONDS)
+        if hello is None:
+            return
+        if hello.token:
+            async with self.core.pool.acquire() as conn:
+                self.visitor = await chat.find_visitor(conn, self.ws_id, hello.token)
+        if self.visitor is None:
+            if not await self._pre_chat_form():
+                return
+            last_event_id = None
+        else:
+            await self.sock.send({"type": "welcome", "name": self.visitor.name})
+            last_event_id = hello.last_event_id
+        assert self.visitor is not None
+        customer_id = self.visitor.customer_id
+        self.tasks = [
+            asyncio.create_task(follow_feed(
+                self.sock, self.app[FEED_HUB], self.core.redis,
+                customer_feed(self.ws_id, customer_id), last_event_id, self._snapshot)),
+            asyncio.create_task(self._queue_updates()),
+        ]
+        async for msg in self.ws:
+            if msg.type != WSMsgType.TEXT:
+                await self.sock.send(ProtocolError("bad_frame", "frames are JSON text").frame())
+                continue
+            await self._handle(msg.data)
+
+    async def stop(self) -> None:
+        for task in self.tasks:
+            task.cancel()
+        for task in self.tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        await self.ws.close()
+
+    async def _first_frame(self, kind: type[F], name: str, wait_seconds: float) -> F | None:
+        """Wait for a frame of `kind`, answering anything else with an error; None = give up."""
+        deadline = time.monotonic() + wait_seconds
+        while True:
+            try:
+                msg = await self.ws.receive(timeout=max(0.01, deadline - time.monotonic()))
+            except TimeoutError:
+                await self.ws.close(code=CLOSE_PROTOCOL, message=b"expected a hello frame")
+                return None
+            if msg.type in (WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.CLOSED, WSMsgType.ERROR):
+                return None
+            try:
+                frame = protocol.parse_client_frame(msg.data if msg.type == WSMsgType.TEXT else "")
+                if isinstance(frame, protocol.Ping):
+                    await self.sock.send({"type": "pong"})
+                    continue
+                if not isinstance(frame, kind):
+                    raise ProtocolError("unexpected_frame", f"send a {name!r} frame first")
+                return frame
+            except ProtocolError as exc:
+                await self.sock.send(exc.frame())
+
+    async def _pre_chat_form(self) -> bool:
+        topics = list(self.core.config.channels.webchat.topics)
+        await self.sock.send({"type": "profile_needed", "topics": topics})
+        while True:
+            start = await self._first_frame(protocol.Start, "start", PROFILE_TIMEOUT_SECONDS)
+            if start is None:
+                return False
+            try:
+                self.visitor = await chat.start_visitor(
+                    self.core, self.ws_id, start.name, start.email, start.topic)
+            except InputError as exc:
+                await self.sock.send({"type": "error", "error": exc.code, "message": exc.message})
+                continue
+            await self.sock.send({"type": "started", "token": self.visitor.token,
+                                  "name": self.visitor.name})
+            return True
+
+    async def _snapshot(self) -> dict[str, Any]:
+        assert self.visitor is not None
+        async with self.core.pool.acquire() as conn:
+            return await views.visitor_state(conn, self.ws_id, self.visitor.customer_id)
+
+    async def _handle(self, text: str) -> None:
+        try:
+            frame = protocol.parse_client_frame(text)
+            if isinstance(frame, protocol.Message):
+                await self._message(frame)
+            elif isinstance(frame, protocol.Ping):
+                await self.sock.send({"type": "pong"})
+            elif isinstance(frame, protocol.Typing | protocol.Read | protocol.Leave):
+                await self._about_conversation(frame)
+            else:
+                raise ProtocolError("unexpected_frame", f"{frame.type!r} is only for the start")
+        except ProtocolError as exc:
+            await self.sock.send(exc.frame(**_client_id(text)))
+        except InputError as exc:
+            await self.sock.send({"type": "error", "error": exc.code, "message": exc.message,
+                                  **_client_id(text)})
+
+    async def _message(self, frame: protocol.Message) -> None:
+        assert self.visitor is not None
+        if not self.bucket.take(time.monotonic()):
+            raise ProtocolError("rate_limited", "slow down: too many messages; send it again in "
+                                f"{self.bucket.retry_after():.1f} s")
+        body = protocol.check_body(frame.body, self.core.config.channels.webchat.max_message_chars)
+        topics = self.core.config.channels.webchat.topics
+        result = await receive_inbound(self.core, InboundMessage(
+            workspace_id=self.ws_id, channel="chat", sender=self.visitor.address, body=body,
+            provider_message_id=f"{self.visitor.address}:{frame.client_id}",
+            sender_name=self.visitor.name, queue=topics.get(self.visitor.topic),
+            client_id=frame.client_id))
+        async with self.core.pool.acquire() as conn:
+            stored = await views.message(conn, result.message_id)
+        await self.sock.send({"type": "ack", "client_id": frame.client_id, "message": stored})
+
+    async def _about_conversation(self, frame: protocol.Typing | protocol.Read | protocol.Leave) -> None:
+        assert self.visitor is not None
+        async with self.core.pool.acquire() as conn:
+            chat_row = await views.latest_chat(conn, self.ws_id, self.visitor.customer_id)
+        if chat_row is None:
+            raise ProtocolError("no_conversation", "there is no conversation yet")
+        iid = chat_row["id"]
+        if isinstance(frame, protocol.Typing):
+            await conversation.typing(self.core, self.ws_id, iid, "customer")
+        elif isinstance(frame, protocol.Read):
+            await conversation.mark_read(self.core, self.ws_id, iid, "customer", frame.up_to)
+        elif chat_row["state"] in ("queued", "offered", "assigned"):
+            await work.customer_left(self.core, self.ws_id, iid)
+
+    async def _queue_updates(self) -> None:
+        """While the customer waits, their place in the queue and the estimated wait."""
+        assert self.visitor is not None
+        last: dict[str, Any] | None = None
+        while True:
+            async with self.core.pool.acquire() as conn:
+                chat_row = await views.latest_chat(conn, self.ws_id, self.visitor.customer_id)
+                place = None if chat_row is None else await views.queue_position(
+                    conn, self.ws_id, chat_row["id"])
+            if place is not None and place != last:
+                await self.sock.send({"type": "queue", **place})
+            last = place
+            await asyncio.sleep(QUEUE_UPDATE_SECONDS)
+
+
+def _client_id(text: str) -> dict[str, str]:
+    """Echo the client_id of a refused message, so the widget knows which one failed."""
+    with contextlib.suppress(ValueError, TypeError, AttributeError):
+        value = json.loads(text).get("client_id")
+        if isinstance(value, str) and len(value) <= 64:
+            return {"client_id": value}
+    return {}
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_get("/chat/widget.js", widget_js)
+    app.router.add_get("/chat/demo", demo_page)
+    app.router.add_get("/chat/ws", chat_socket)

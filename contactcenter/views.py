@@ -1,0 +1,268 @@
+"""Read-only views of the state, in the shapes the console and the chat widget show.
+
+Every channel's conversation has the same shape here (a list of messages with a direction),
+so the console renders chat, SMS, email and call events with one piece of code.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+
+from contactcenter.notices import InteractionInfo
+from contactcenter.settings import FileConfig
+
+MAX_MESSAGES = 500
+
+
+def iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def message_view(row: asyncpg.Record | dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": row["id"],
+        "interaction_id": row["interaction_id"],
+        "channel": row["channel"],
+        "direction": row["direction"],
+        "author": row["author"],
+        "body": row["body"],
+        "status": row["delivery_status"],
+        "client_id": row["client_id"],
+        "created_at": iso(row["created_at"]),
+    }
+
+
+_MESSAGES = """
+    SELECT m.id, m.interaction_id, m.channel, m.direction, m.body, m.delivery_status,
+           m.client_id, m.created_at, coalesce(u.display_name, '') AS author
+    FROM messages m LEFT JOIN users u ON u.id = m.author_user_id
+    WHERE m.interaction_id = $1 {where}
+    ORDER BY m.id DESC LIMIT {limit}"""
+
+
+async def messages(
+    conn: asyncpg.Connection, interaction_id: int, *, include_internal: bool = True
+) -> list[dict[str, Any]]:
+    """The conversation, oldest first (the latest MAX_MESSAGES of it)."""
+    where = "" if include_internal else "AND m.direction <> 'internal'"
+    rows = await conn.fetch(_MESSAGES.format(where=where, limit=MAX_MESSAGES), interaction_id)
+    return [message_view(r) for r in reversed(rows)]
+
+
+async def message(conn: asyncpg.Connection, message_id: int) -> dict[str, Any]:
+    row = await conn.fetchrow(
+        _MESSAGES.replace("m.interaction_id = $1", "m.id = $1").format(where="", limit=1),
+        message_id)
+    return message_view(row)
+
+
+_INTERACTION = """
+    SELECT i.id, i.channel, i.state, i.priority, i.subject, i.customer_id, i.agent_id,
+           i.created_at, i.queued_at, i.offered_at, i.answered_at, i.ended_at, i.disposition,
+           i.wrapup_notes, q.name AS queue, q.label AS queue_label, c.display_name AS customer_name,
+           u.display_name AS agent_name,
+           (SELECT d.deadline FROM routing_decisions d WHERE d.interaction_id = i.id
+            AND d.kind = 'Offered' ORDER BY d.id DESC LIMIT 1) AS offer_deadline,
+           (SELECT d.deadline FROM routing_decisions d WHERE d.interaction_id = i.id
+            AND d.kind = 'WrapupStarted' ORDER BY d.id DESC LIMIT 1) AS wrapup_deadline
+    FROM interactions i
+    JOIN queues q ON q.id = i.queue_id
+    JOIN customers c ON c.id = i.customer_id
+    LEFT JOIN users u ON u.id = i.agent_id
+    WHERE i.workspace_id = $1"""
+
+
+def _interaction_summary(row: asyncpg.Record, config: FileConfig) -> dict[str, Any]:
+    queue = next((q for q in config.queues if q.name == row["queue"]), None)
+    codes = queue.dispositions if queue is not None and queue.dispositions else list(
+        config.dispositions)
+    return {
+        "id": row["id"],
+        "channel": row["channel"],
+        "state": row["state"],
+        "priority": row["priority"],
+        "subject": row["subject"],
+        "queue": {"name": row["queue"], "label": row["queue_label"] or row["queue"]},
+        "customer": {"id": row["customer_id"], "name": row["customer_name"] or "Customer"},
+        "agent": None if row["agent_id"] is None else {"id": row["agent_id"],
+                                                       "name": row["agent_name"]},
+        "created_at": iso(row["created_at"]),
+        "queued_at": iso(row["queued_at"]),
+        "offered_at": iso(row["offered_at"]),
+        "answered_at": iso(row["answered_at"]),
+        "ended_at": iso(row["ended_at"]),
+        "offer_deadline": iso(row["offer_deadline"]) if row["state"] == "offered" else None,
+        "wrapup_deadline": iso(row["wrapup_deadline"]) if row["state"] == "wrapup" else None,
+        "disposition": row["disposition"],
+        "wrapup_notes": row["wrapup_notes"],
+        "dispositions": [{"code": c, "label": config.dispositions[c].label}
+                         for c in codes if c in config.dispositions],
+    }
+
+
+async def interaction(
+    conn: asyncpg.Connection, config: FileConfig, workspace_id: int, interaction_id: int
+) -> dict[str, Any] | None:
+    row = await conn.fetchrow(_INTERACTION + " AND i.id = $2", workspace_id, interaction_id)
+    if row is None:
+        return None
+    return {**_interaction_summary(row, config),
+            "messages": await messages(conn, interaction_id)}
+
+
+async def customer(
+    conn: asyncpg.Connection, workspace_id: int, customer_id: int
+) -> dict[str, Any] | None:
+    """The customer panel: who they are, how to reach them, and everything they did with us."""
+    row = await conn.fetchrow(
+        "SELECT id, display_name, created_at FROM customers WHERE id = $1 AND workspace_id = $2",
+        customer_id, workspace_id)
+    if row is None:
+        return None
+    identities = await conn.fetch(
+        """SELECT kind, address FROM customer_identities WHERE customer_id = $1
+           ORDER BY kind, id""", customer_id)
+    history = await conn.fetch(
+        """SELECT i.id, i.channel, i.state, i.created_at, i.ended_at, i.disposition,
+                  q.label AS queue, u.display_name AS agent,
+                  (SELECT left(m.body, 140) FROM messages m WHERE m.interaction_id = i.id
+                   AND m.direction <> 'internal' ORDER BY m.id DESC LIMIT 1) AS last_message
+           FROM interactions i JOIN queues q ON q.id = i.queue_id
+           LEFT JOIN users u ON u.id = i.agent_id
+           WHERE i.customer_id = $1 ORDER BY i.id DESC LIMIT 100""", customer_id)
+    return {
+        "id": row["id"],
+        "name": row["display_name"] or "Customer",
+        "created_at": iso(row["created_at"]),
+        # A chat address is a random visitor id: it means nothing to a person.
+        "identities": [{"kind": r["kind"],
+                        "address": "web chat visitor" if r["kind"] == "chat" else r["address"]}
+                       for r in identities],
+        "interactions": [{
+            "id": r["id"], "channel": r["channel"], "state": r["state"], "queue": r["queue"],
+            "agent": r["agent"], "created_at": iso(r["created_at"]), "ended_at": iso(r["ended_at"]),
+            "disposition": r["disposition"], "last_message": r["last_message"] or "",
+        } for r in history],
+    }
+
+
+async def agent_work(
+    conn: asyncpg.Connection, config: FileConfig, workspace_id: int, user_id: int
+) -> dict[str, Any]:
+    """Everything the console shows at start: the agent, their offers and open work, and the
+    lists a transfer or a wrap-up chooses from."""
+    me = await conn.fetchrow(
+        """SELECT u.id, u.display_name, u.email, u.role,
+                  coalesce(p.presence, 'offline') AS presence, coalesce(p.reason, '') AS reason
+           FROM users u LEFT JOIN agent_presence p ON p.user_id = u.id
+           WHERE u.id = $1 AND u.workspace_id = $2""", user_id, workspace_id)
+    rows = await conn.fetch(
+        _INTERACTION + " AND i.agent_id = $2 AND i.state IN ('offered', 'assigned', 'wrapup')"
+        " ORDER BY i.id", workspace_id, user_id)
+    work = []
+    for row in rows:
+        view = _interaction_summary(row, config)
+        if row["state"] != "offered":
+            view["messages"] = await messages(conn, row["id"])
+        work.append(view)
+    agents = await conn.fetch(
+        """SELECT u.id, u.display_name, coalesce(p.presence, 'offline') AS presence
+           FROM users u LEFT JOIN agent_presence p ON p.user_id = u.id
+           WHERE u.workspace_id = $1 AND u.role = 'agent' AND u.disabled_at IS NULL
+           ORDER BY u.display_name""", workspace_id)
+    return {
+        "me": {"id": me["id"], "name": me["display_name"], "email": me["email"],
+               "role": me["role"], "presence": me["presence"], "reason": me["reason"]},
+        "offers": [w for w in work if w["state"] == "offered"],
+        "interactions": [w for w in work if w["state"] != "offered"],
+        "queues": [{"name": q.name, "label": q.label or q.name} for q in config.queues],
+        "agents": [{"id": a["id"], "name": a["display_name"], "presence": a["presence"]}
+                   for a in agents if a["id"] != user_id],
+        "canned_responses": [c.model_dump() for c in config.canned_responses],
+        "away_reasons": list(AWAY_REASONS),
+    }
+
+
+AWAY_REASONS = ("Break", "Lunch", "Meeting", "Training", "Other work")
+
+
+async def interaction_infos(
+    conn: asyncpg.Connection, interaction_ids: list[int]
+) -> dict[int, InteractionInfo]:
+    rows = await conn.fetch(
+        """SELECT i.id, i.channel, i.customer_id, i.agent_id, u.display_name AS agent_name
+           FROM interactions i LEFT JOIN users u ON u.id = i.agent_id
+           WHERE i.id = ANY($1::bigint[])""", interaction_ids)
+    return {r["id"]: InteractionInfo(r["channel"], r["customer_id"], r["agent_id"],
+                                     r["agent_name"]) for r in rows}
+
+
+async def latest_chat(conn: asyncpg.Connection, workspace_id: int,
+                      customer_id: int) -> asyncpg.Record | None:
+    """The customer's most recent chat conversation, open or not."""
+    row: asyncpg.Record | None = await conn.fetchrow(
+        """SELECT i.id, i.state, u.display_name AS agent_name FROM interactions i
+           LEFT JOIN users u ON u.id = i.agent_id
+           WHERE i.workspace_id = $1 AND i.customer_id = $2 AND i.channel = 'chat'
+           ORDER BY i.id DESC LIMIT 1""", workspace_id, customer_id)
+    return row
+
+
+async def visitor_state(conn: asyncpg.Connection, workspace_id: int,
+                        customer_id: int) -> dict[str, Any]:
+    """What the chat widget shows: the latest conversation, without internal notes."""
+    name = await conn.fetchval("SELECT display_name FROM customers WHERE id = $1", customer_id)
+    chat = await latest_chat(conn, workspace_id, customer_id)
+    conversation = None
+    if chat is not None:
+        conversation = {
+            "interaction_id": chat["id"],
+            "state": _customer_state(chat["state"]),
+            "agent": chat["agent_name"] if chat["state"] in ("assigned", "wrapup", "closed")
+            else None,
+            "messages": await messages(conn, chat["id"], include_internal=False),
+        }
+    return {"name": name, "conversation": conversation}
+
+
+def _customer_state(state: str) -> str:
+    """The customer's view: waiting, talking to someone, or over (an offer is still waiting)."""
+    return {"queued": "waiting", "offered": "waiting", "assigned": "active"}.get(state, "closed")
+
+
+DEFAULT_HANDLE_SECONDS = 180.0
+
+
+async def queue_position(conn: asyncpg.Connection, workspace_id: int,
+                         interaction_id: int) -> dict[str, Any] | None:
+    """Place in the queue and an estimated wait, for a waiting interaction (else None).
+
+    Place: interactions of the same queue that routing takes first (higher priority, or the
+    same priority and earlier). Wait: place times the recent average handle time of the queue, shared
+    among the agents available now. An estimate, said as such to the customer.
+    """
+    row = await conn.fetchrow(
+        """SELECT i.state, i.queue_id, i.priority, i.queued_at,
+              1 + (SELECT count(*) FROM interactions j
+                   WHERE j.workspace_id = i.workspace_id AND j.queue_id = i.queue_id
+                     AND j.state IN ('queued', 'offered')
+                     AND (j.priority > i.priority OR (j.priority = i.priority
+                          AND (j.queued_at, j.id) < (i.queued_at, i.id)))) AS position,
+              (SELECT avg(extract(epoch FROM h.ended_at - h.answered_at)) FROM interactions h
+               WHERE h.workspace_id = i.workspace_id AND h.queue_id = i.queue_id
+                 AND h.answered_at IS NOT NULL AND h.ended_at > now() - interval '7 days')
+                 AS handle_seconds,
+              (SELECT count(*) FROM agent_presence p
+               WHERE p.workspace_id = i.workspace_id AND p.presence = 'available') AS available
+           FROM interactions i WHERE i.id = $1 AND i.workspace_id = $2""",
+        interaction_id, workspace_id)
+    if row is None or row["state"] not in ("queued", "offered"):
+        return None
+    handle = float(row["handle_seconds"] or DEFAULT_HANDLE_SECONDS)
+    position = int(row["position"])
+    wait = position * handle / max(1, int(row["available"]))
+    return {"interaction_id": interaction_id, "position": position,
+            "estimated_wait_seconds": round(wait)}

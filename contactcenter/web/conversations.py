@@ -1,0 +1,147 @@
+"""The console's JSON API: an agent's work, conversations, replies, notes, read marks, typing,
+wrap-up, and the customer panel. Live changes reach the console over its socket; these
+endpoints are how it reads state and how it acts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+from pydantic import BaseModel, Field
+
+from contactcenter import views
+from contactcenter.actions import conversation
+from contactcenter.errors import NotFound
+from contactcenter.web.auth import require_session
+from contactcenter.web.errors import path_id, read_body
+from contactcenter.web.keys import CORE
+from contactcenter.web.openapi import ApiRoutes, Response
+
+routes = ApiRoutes(tag="conversations")
+
+_OBJECT: dict[str, Any] = {"type": "object"}
+
+
+class NewMessage(BaseModel):
+    body: str = Field(max_length=conversation.MAX_REPLY_CHARS)
+    internal: bool = Field(default=False, description="an internal note, never sent to the customer")
+    client_id: str | None = Field(default=None, max_length=64,
+                                  description="your id for it: sending again with it sends nothing")
+
+
+class ReadUpTo(BaseModel):
+    up_to: int = Field(ge=0, description="the id of the last message read")
+
+
+class Wrapup(BaseModel):
+    disposition: str = Field(max_length=64)
+    notes: str = Field(default="", max_length=conversation.MAX_NOTES_CHARS)
+
+
+@routes.route(
+    "GET", "/api/me/work", summary="My presence, offers and open interactions, and the lists "
+    "a transfer or wrap-up chooses from (what the console shows at start)",
+    responses={200: Response("the agent's state", _OBJECT), 401: Response("not logged in")},
+)
+async def my_work(request: web.Request) -> web.Response:
+    session = await require_session(request)
+    core = request.app[CORE]
+    async with core.pool.acquire() as conn:
+        state = await views.agent_work(conn, core.config, session.workspace_id, session.user_id)
+    return web.json_response(state)
+
+
+@routes.route(
+    "GET", "/api/interactions/{interaction_id}", summary="An interaction and its conversation",
+    responses={200: Response("the interaction, messages oldest first", _OBJECT),
+               401: Response("not logged in"), 404: Response("no such interaction")},
+)
+async def get_interaction(request: web.Request) -> web.Response:
+    session = await require_session(request)
+    core = request.app[CORE]
+    iid = path_id(request, "interaction_id")
+    async with core.pool.acquire() as conn:
+        view = await views.interaction(conn, core.config, session.workspace_id, iid)
+    if view is None:
+        raise NotFound("no_such_interaction", f"no interaction {iid}")
+    return web.json_response(view)
+
+
+@routes.route(
+    "POST", "/api/interactions/{interaction_id}/messages",
+    summary="Reply through the interaction's own channel, or add an internal note",
+    body=NewMessage,
+    responses={201: Response("stored (and, on chat, delivered)", _OBJECT),
+               400: Response("empty or too long"), 401: Response("not logged in"),
+               403: Response("missing CSRF token"), 404: Response("no such interaction"),
+               409: Response("not assigned to you, or the conversation has ended")},
+)
+async def post_message(request: web.Request) -> web.Response:
+    session = await require_session(request)
+    body = await read_body(request, NewMessage)
+    message = await conversation.send_message(
+        request.app[CORE], session.workspace_id, session.user_id, path_id(request, "interaction_id"),
+        body.body, internal=body.internal, client_id=body.client_id)
+    return web.json_response(message, status=201)
+
+
+@routes.route(
+    "POST", "/api/interactions/{interaction_id}/read",
+    summary="I have read the customer's messages up to this one", body=ReadUpTo,
+    responses={204: Response("marked; the customer sees it"), 401: Response("not logged in"),
+               403: Response("not yours, or missing CSRF token"),
+               404: Response("no such interaction")},
+)
+async def post_read(request: web.Request) -> web.Response:
+    session = await require_session(request)
+    body = await read_body(request, ReadUpTo)
+    await conversation.mark_read(request.app[CORE], session.workspace_id,
+                                 path_id(request, "interaction_id"), "agent", body.up_to, session.user_id)
+    return web.Response(status=204)
+
+
+@routes.route(
+    "POST", "/api/interactions/{interaction_id}/typing",
+    summary="I am typing (shown to a chat customer for a few seconds)",
+    responses={204: Response("passed on"), 401: Response("not logged in"),
+               403: Response("not yours, or missing CSRF token"),
+               404: Response("no such interaction")},
+)
+async def post_typing(request: web.Request) -> web.Response:
+    session = await require_session(request)
+    await conversation.typing(request.app[CORE], session.workspace_id,
+                              path_id(request, "interaction_id"), "agent", session.user_id)
+    return web.Response(status=204)
+
+
+@routes.route(
+    "POST", "/api/interactions/{interaction_id}/wrapup",
+    summary="Record the disposition and notes, and end wrap-up", body=Wrapup,
+    responses={202: Response("recorded; the router ends wrap-up"),
+               400: Response("a disposition this queue does not offer"),
+               401: Response("not logged in"), 403: Response("missing CSRF token"),
+               404: Response("no such interaction"),
+               409: Response("you are not wrapping this interaction up")},
+)
+async def post_wrapup(request: web.Request) -> web.Response:
+    session = await require_session(request)
+    body = await read_body(request, Wrapup)
+    await conversation.save_wrapup(request.app[CORE], session.workspace_id, session.user_id,
+                                   path_id(request, "interaction_id"), body.disposition, body.notes)
+    return web.json_response({"status": "recorded"}, status=202)
+
+
+@routes.route(
+    "GET", "/api/customers/{customer_id}",
+    summary="A customer: identities and every past interaction on every channel",
+    responses={200: Response("the customer", _OBJECT), 401: Response("not logged in"),
+               404: Response("no such customer")},
+)
+async def get_customer(request: web.Request) -> web.Response:
+    session = await require_session(request)
+    cid = path_id(request, "customer_id")
+    async with request.app[CORE].pool.acquire() as conn:
+        view = await views.customer(conn, session.workspace_id, cid)
+    if view is None:
+        raise NotFound("no_such_customer", f"no customer {cid}")
+    return web.json_response(view)

@@ -1,0 +1,91 @@
+"""One websocket following one live feed: the console and the chat widget both use this.
+
+On connect the client says the last event id it saw. If that id is still in its feed it gets
+exactly the events after it; otherwise (first visit, or too long away) it gets a snapshot of
+the whole state with the feed position the snapshot was taken at, and the events after that.
+The position is read before the state, so an event that lands in between is sent twice rather
+than lost; events are written so that applying one twice changes nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import redis.asyncio as aioredis
+from aiohttp import web
+
+from contactcenter import feeds
+from contactcenter.web.feed_hub import FeedHub
+
+# The client treats a socket silent for three of these as dead and reconnects.
+HEARTBEAT_SECONDS = 20.0
+# Each socket also looks at its feed this often, in case a wake-up was lost.
+POLL_SECONDS = 5.0
+
+Snapshot = Callable[[], Awaitable[dict[str, Any]]]
+
+
+class LiveSocket:
+    """Serialises sends from the feed and from the replies to the client's own frames."""
+
+    def __init__(self, ws: web.WebSocketResponse) -> None:
+        self.ws = ws
+        self._lock = asyncio.Lock()
+        self.last_sent = time.monotonic()
+
+    async def send(self, frame: dict[str, Any]) -> None:
+        async with self._lock:
+            if self.ws.closed:
+                return
+            with contextlib.suppress(ConnectionResetError):
+                await self.ws.send_json(frame)
+            self.last_sent = time.monotonic()
+
+
+async def follow_feed(
+    sock: LiveSocket, hub: FeedHub, redis: aioredis.Redis, feed: str,
+    last_event_id: str | None, snapshot: Snapshot,
+) -> None:
+    """Deliver `feed` to the socket, from where the client left off, until cancelled."""
+    with hub.watch(feed) as wake:
+        cursor = await _resume(sock, redis, feed, last_event_id, snapshot)
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(wake.wait(), POLL_SECONDS)
+            wake.clear()
+            entries = await feeds.since(redis, feed, cursor)
+            if entries is None:  # fell behind the feed's retention while connected
+                cursor = await _send_snapshot(sock, redis, feed, snapshot)
+            else:
+                cursor = await _send_events(sock, entries, cursor)
+            if time.monotonic() - sock.last_sent >= HEARTBEAT_SECONDS:
+                await sock.send({"type": "heartbeat"})
+
+
+async def _resume(sock: LiveSocket, redis: aioredis.Redis, feed: str, last_event_id: str | None,
+                  snapshot: Snapshot) -> str:
+    entries = None if last_event_id is None else await feeds.since(redis, feed, last_event_id)
+    if entries is None:
+        return await _send_snapshot(sock, redis, feed, snapshot)
+    assert last_event_id is not None
+    await sock.send({"type": "resumed", "last_event_id": last_event_id})
+    return await _send_events(sock, entries, last_event_id)
+
+
+async def _send_snapshot(sock: LiveSocket, redis: aioredis.Redis, feed: str,
+                         snapshot: Snapshot) -> str:
+    cursor = await feeds.latest_id(redis, feed)
+    await sock.send({"type": "snapshot", "last_event_id": cursor, "state": await snapshot()})
+    return cursor
+
+
+async def _send_events(sock: LiveSocket, entries: list[tuple[str, dict[str, Any]]],
+                       cursor: str) -> str:
+    for entry_id, event in entries:
+        await sock.send({"type": "event", "id": entry_id, "event": event})
+        cursor = entry_id
+    return cursor
