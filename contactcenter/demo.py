@@ -76,6 +76,8 @@ def demo_banner(base_url: str) -> str:
         "",
         "The contact-center demo is running.",
         f"  Home:        {base_url}/",
+        f"  Console:     {base_url}/console     (agents; log in below)",
+        f"  Chat demo:   {base_url}/chat/demo   (a customer's view; open it in another window)",
         f"  Health:      {base_url}/healthz",
         f"  API:         {base_url}/api/openapi.json",
         "",

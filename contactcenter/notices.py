@@ -40,7 +40,7 @@ def _customer_hears(info: InteractionInfo) -> bool:
 
 def message_notices(workspace_id: int, message: dict[str, Any], info: InteractionInfo) -> list[Notice]:
     """A new message: the agent working on it sees it; a chat customer sees all but internal notes."""
-    event = {"kind": "message", "message": message}
+    event = {"kind": "message", "interaction_id": message["interaction_id"], "message": message}
     out = []
     if info.agent_id is not None:
         out.append(Notice(user_feed(workspace_id, info.agent_id), event))

@@ -13,18 +13,23 @@ import contextlib
 import os
 import socket
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient
 
-from contactcenter.actions import sync_workspace
+from contactcenter.actions import add_user, sync_workspace
+from contactcenter.actions.users import NewUser
 from contactcenter.core import Core, connect_redis
 from contactcenter.embedded import EmbeddedServer, start_redis
 from contactcenter.settings import Settings, load_settings
 from contactcenter.store.db import create_pool
 from contactcenter.store.migrate import migrate
+from contactcenter.web.app import create_app
 
 ADMIN_URL = os.environ.get("CC_TEST_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 
@@ -124,3 +129,26 @@ async def workspace_id(core: Core) -> int:
     value: int = await core.pool.fetchval(
         "SELECT workspace_id FROM workspaces WHERE slug = $1", core.config.workspace.slug)
     return value
+
+
+AiohttpClient = Callable[[web.Application], Awaitable[TestClient[Any, Any]]]
+PASSWORD = "correct horse battery"
+
+
+@pytest.fixture
+def app(settings: Settings, core: Core) -> web.Application:
+    assert settings.env.database_url is not None
+    assert settings.env.redis_url is not None
+    return create_app(settings, settings.env.database_url, settings.env.redis_url)
+
+
+@pytest.fixture
+async def client(aiohttp_client: AiohttpClient, app: web.Application) -> TestClient[Any, Any]:
+    return await aiohttp_client(app)
+
+
+@pytest.fixture
+async def agent(core: Core, workspace_id: int) -> str:
+    await add_user(core, workspace_id, NewUser(
+        "Ana@Example.com", "Ana Alvarez", "agent", PASSWORD, {"sales": 7, "spanish": 10}))
+    return "ana@example.com"

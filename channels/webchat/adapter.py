@@ -11,6 +11,7 @@ import contextlib
 import json
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
@@ -41,13 +42,15 @@ QUEUE_UPDATE_SECONDS = 3.0
 CLOSE_PROTOCOL = 4400  # no hello (or no pre-chat form) when one was needed
 
 
-async def widget_js(request: web.Request) -> web.FileResponse:
-    return web.FileResponse(STATIC / "widget.js", headers={
-        "Content-Type": "application/javascript; charset=utf-8",
-        "Cache-Control": "public, max-age=300",
-        # Any site may load the script; the socket checks the site's origin.
-        "Access-Control-Allow-Origin": "*",
-    })
+def _asset(name: str, content_type: str) -> Callable[[web.Request], Awaitable[web.FileResponse]]:
+    async def handler(request: web.Request) -> web.FileResponse:
+        return web.FileResponse(STATIC / name, headers={
+            "Content-Type": content_type,
+            "Cache-Control": "public, max-age=300",
+            # Any site may load the widget; the socket checks the site's origin.
+            "Access-Control-Allow-Origin": "*",
+        })
+    return handler
 
 
 async def demo_page(request: web.Request) -> web.Response:
@@ -108,6 +111,7 @@ class ChatSession:
         self.tasks: list[asyncio.Task[None]] = []
         cfg = self.core.config.channels.webchat
         self.bucket = protocol.TokenBucket(cfg.messages_per_second, cfg.burst)
+        self.queue_changed = asyncio.Event()
 
     async def run(self) -> None:
         hello = await self._first_frame(protocol.Hello, "hello", HELLO_TIMEOUT_SECONDS)
@@ -221,6 +225,8 @@ class ChatSession:
         async with self.core.pool.acquire() as conn:
             stored = await views.message(conn, result.message_id)
         await self.sock.send({"type": "ack", "client_id": frame.client_id, "message": stored})
+        if result.new_interaction:
+            self.queue_changed.set()
 
     async def _about_conversation(self, frame: protocol.Typing | protocol.Read | protocol.Leave) -> None:
         assert self.visitor is not None
@@ -248,7 +254,9 @@ class ChatSession:
             if place is not None and place != last:
                 await self.sock.send({"type": "queue", **place})
             last = place
-            await asyncio.sleep(QUEUE_UPDATE_SECONDS)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.queue_changed.wait(), QUEUE_UPDATE_SECONDS)
+            self.queue_changed.clear()
 
 
 def _client_id(text: str) -> dict[str, str]:
@@ -261,6 +269,7 @@ def _client_id(text: str) -> dict[str, str]:
 
 
 def add_routes(app: web.Application) -> None:
-    app.router.add_get("/chat/widget.js", widget_js)
+    app.router.add_get("/chat/widget.js", _asset("widget.js", "application/javascript; charset=utf-8"))
+    app.router.add_get("/chat/widget.css", _asset("widget.css", "text/css; charset=utf-8"))
     app.router.add_get("/chat/demo", demo_page)
     app.router.add_get("/chat/ws", chat_socket)

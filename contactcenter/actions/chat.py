@@ -52,13 +52,14 @@ async def find_visitor(conn: asyncpg.Connection, workspace_id: int, token: str) 
 
 
 def check_profile(name: str, email: str, topic: str, topics: dict[str, str]) -> tuple[str, str]:
-    """The pre-chat form: a name, an optional email, a known topic. Returns (name, email)."""
+    """The pre-chat form: a name, an optional email, a known topic or none (the chat's default
+    queue). Returns (name, email)."""
     name = " ".join(name.split())
     if not name:
         raise InputError("name_required", "please tell us your name")
     if len(name) > MAX_NAME_CHARS:
         raise InputError("name_too_long", f"a name has at most {MAX_NAME_CHARS} characters")
-    if topics and topic not in topics:
+    if topic and topic not in topics:
         raise InputError("bad_topic", f"topic must be one of: {', '.join(topics)}")
     email = email.strip()
     if email:
@@ -107,6 +108,10 @@ async def _new_visitor(conn: asyncpg.Connection, ws: int, name: str, email: str,
             ws, name)
         logged.append(await events.record(conn, Event(
             "customer.created", ws, {"kind": "chat"}, customer_id=customer_id)))
+    else:  # a known customer we had no name for (an email without one): now we have it
+        await conn.execute(
+            """UPDATE customers SET display_name = $2, updated_at = now()
+               WHERE id = $1 AND display_name = ''""", customer_id, name)
     address = f"visitor-{secrets.token_hex(12)}"
     token = secrets.token_urlsafe(32)
     await conn.execute(

@@ -150,3 +150,7 @@ async def transfer(core: Core, workspace_id: int, user_id: int, interaction_id: 
             {"queue": to_queue, "agent": to_agent, "priority_bump": priority_bump},
             interaction_id=interaction_id, actor_user_id=user_id))
     await events.publish(core.redis, [logged])
+    if row["agent_id"] is not None:
+        # The agent who had it (every open console of theirs) lets it go now.
+        await feeds.push(core.redis, [Notice(user_feed(workspace_id, row["agent_id"]), {
+            "kind": "transferred", "interaction_id": interaction_id})])

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from functools import partial
 from typing import Any
 
@@ -20,17 +20,7 @@ from contactcenter.settings import Settings
 from contactcenter.web.app import create_app
 from routing.model import Ended
 from routing.service import RoutingService, leader_key
-
-
-async def eventually(check: Callable[[], Awaitable[Any]], within: float = 10.0) -> Any:
-    deadline = time.monotonic() + within
-    while True:
-        value = await check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not true within {within} s")
-        await asyncio.sleep(0.05)
+from tests.live import eventually
 
 
 @contextlib.asynccontextmanager

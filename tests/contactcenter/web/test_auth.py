@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient
 
-from tests.contactcenter.web.conftest import PASSWORD
+from tests.conftest import PASSWORD
 
 
 async def login(client: TestClient[Any, Any], email: str, password: str) -> Any:

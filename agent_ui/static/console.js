@@ -1,0 +1,565 @@
+/* The agent console. No build step: plain browser JavaScript.
+ *
+ * State comes from one live socket (/console/ws, docs/live-protocol.md): a snapshot at start,
+ * then events. The last event id is kept per tab, so a reload or a dropped network resumes
+ * exactly where it was. Actions go through the JSON API with the session's CSRF token.
+ * Everything people typed is put in the page as text (textContent), never as HTML.
+ */
+(function () {
+  "use strict";
+
+  var CHANNEL = {chat: "Chat", sms: "SMS", email: "Email", voice: "Call"};
+  var S = {
+    csrf: null, me: null, presence: "offline", reason: "",
+    offers: new Map(), convs: new Map(), selected: null,
+    queues: [], agents: [], canned: [], awayReasons: [],
+    typingUntil: {}, unread: {}, readSent: {}, mode: "reply", customers: {}, shownOffers: {},
+  };
+  var socket = null, retry = 0, lastHeard = 0, loggedIn = false;
+
+  // ---- small helpers ---------------------------------------------------------------------------
+  function $(id) { return document.getElementById(id); }
+  function h(tag, props, children) {
+    var el = document.createElement(tag);
+    Object.keys(props || {}).forEach(function (k) {
+      if (k === "text") el.textContent = props[k];
+      else if (k === "cls") el.className = props[k];
+      else if (k.slice(0, 2) === "on") el.addEventListener(k.slice(2), props[k]);
+      else el.setAttribute(k, props[k]);
+    });
+    (children || []).forEach(function (c) { if (c) el.appendChild(typeof c === "string" ? document.createTextNode(c) : c); });
+    return el;
+  }
+  function clock(seconds) {
+    seconds = Math.max(0, Math.round(seconds));
+    var m = Math.floor(seconds / 60), s = seconds % 60;
+    return m + ":" + (s < 10 ? "0" : "") + s;
+  }
+  function since(iso) { return iso ? (Date.now() - Date.parse(iso)) / 1000 : 0; }
+  function until(iso) { return iso ? (Date.parse(iso) - Date.now()) / 1000 : 0; }
+  function time(iso) { return iso ? new Date(iso).toLocaleTimeString([], {hour: "2-digit", minute: "2-digit"}) : ""; }
+  function first(name) { return String(name || "").split(" ")[0]; }
+  function newId() { return crypto.randomUUID ? crypto.randomUUID() : Date.now() + "-" + Math.random().toString(16).slice(2); }
+  function toast(text, kind) {
+    var t = h("div", {cls: "toast " + (kind || ""), text: text, role: "status"});
+    $("toasts").appendChild(t);
+    setTimeout(function () { t.remove(); }, 5000);
+  }
+
+  function api(method, path, body) {
+    var opts = {method: method, credentials: "same-origin", headers: {}};
+    if (S.csrf) opts.headers["X-CSRF-Token"] = S.csrf;
+    if (body !== undefined) { opts.headers["Content-Type"] = "application/json"; opts.body = JSON.stringify(body); }
+    return fetch(path, opts).then(function (resp) {
+      return resp.text().then(function (text) {
+        var data = null;
+        try { data = text ? JSON.parse(text) : null; } catch (e) { data = null; }
+        if (resp.status === 401 && path !== "/api/login") { showLogin(); }
+        return {status: resp.status, ok: resp.ok, data: data};
+      });
+    });
+  }
+  function failed(r) { return (r.data && r.data.message) || ("request failed (" + r.status + ")"); }
+
+  // ---- login --------------------------------------------------------------------------------------
+  function showLogin() {
+    loggedIn = false;
+    if (socket) { socket.onclose = null; socket.close(); socket = null; }
+    $("app").hidden = true; $("login").hidden = false;
+    $("login").querySelector("input[name=email]").focus();
+  }
+  $("login").querySelector("form").addEventListener("submit", function (e) {
+    e.preventDefault();
+    var f = e.target, err = f.querySelector(".form-error");
+    err.textContent = "";
+    api("POST", "/api/login", {email: f.email.value, password: f.password.value}).then(function (r) {
+      if (!r.ok) { err.textContent = failed(r); return; }
+      sessionStorage.removeItem("cc-console-last-event");
+      start(r.data);
+    }, function () { err.textContent = "Cannot reach the server."; });
+  });
+  $("logout").addEventListener("click", function () {
+    api("POST", "/api/logout").then(function () {
+      S.csrf = null; sessionStorage.removeItem("cc-console-last-event"); showLogin();
+    });
+  });
+  function start(data) {
+    S.csrf = data.csrf_token; S.me = data.user; loggedIn = true;
+    $("login").hidden = true; $("app").hidden = false;
+    $("me-name").textContent = S.me.display_name;
+    connect();
+  }
+
+  // ---- socket ---------------------------------------------------------------------------------------
+  function connect() {
+    if (socket || !loggedIn) return;
+    var url = (location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/console/ws";
+    socket = new WebSocket(url);
+    socket.onopen = function () {
+      retry = 0; lastHeard = Date.now(); $("conn").hidden = true;
+      socket.send(JSON.stringify({type: "hello", last_event_id: sessionStorage.getItem("cc-console-last-event")}));
+    };
+    socket.onmessage = function (e) {
+      lastHeard = Date.now();
+      var f; try { f = JSON.parse(e.data); } catch (err) { return; }
+      if (f.type === "snapshot") { applySnapshot(f.state); remember(f.last_event_id); }
+      else if (f.type === "event") { applyEvent(f.event); remember(f.id); }
+      else if (f.type === "error") { toast(f.message, "bad"); }
+    };
+    socket.onclose = function (e) {
+      socket = null;
+      if (!loggedIn) return;
+      $("conn").hidden = false;
+      if (e.code === 4401) { showLogin(); return; }
+      retry = Math.min(retry + 1, 6);
+      var wait = Math.min(10000, 500 * Math.pow(2, retry - 1)) * (0.8 + Math.random() * 0.4);
+      // A refused handshake looks like any other close: ask whether we are still logged in.
+      setTimeout(function () { api("GET", "/api/me").then(function (r) { if (r.ok) connect(); }, connect); }, wait);
+    };
+  }
+  function remember(id) { sessionStorage.setItem("cc-console-last-event", id); }
+  setInterval(function () {
+    if (!socket || socket.readyState !== 1) return;
+    if (Date.now() - lastHeard > 65000) { socket.close(); return; }
+    socket.send(JSON.stringify({type: "ping"}));
+  }, 25000);
+
+  function applySnapshot(st) {
+    S.presence = st.me.presence; S.reason = st.me.reason;
+    S.queues = st.queues; S.agents = st.agents; S.canned = st.canned_responses; S.awayReasons = st.away_reasons;
+    S.offers = new Map(st.offers.map(function (o) { return [o.id, o]; }));
+    var keep = new Map();
+    S.convs.forEach(function (c, id) { if (c.state === "closed" && !c.disposition) keep.set(id, c); });
+    st.interactions.forEach(function (c) { keep.set(c.id, c); });
+    S.convs = keep;
+    if (S.selected && !S.convs.has(S.selected)) S.selected = null;
+    if (!S.selected && S.convs.size) S.selected = S.convs.keys().next().value;
+    renderAll();
+  }
+
+  function fetchInteraction(id) {
+    return api("GET", "/api/interactions/" + id).then(function (r) { return r.ok ? r.data : null; });
+  }
+  function applyEvent(ev) {
+    var id = ev.interaction_id, conv = id ? S.convs.get(id) : null;
+    switch (ev.kind) {
+      case "offer":
+        fetchInteraction(id).then(function (v) {
+          if (v && v.state === "offered" && v.agent && v.agent.id === S.me.id) {
+            S.offers.set(id, v); renderOffers(); notifyOffer();
+          }
+        });
+        break;
+      case "offer_ended":
+        if (S.offers.delete(id)) toast("Offer " + ev.outcome.replace("_", " ") + ": " + ev.reason);
+        renderOffers();
+        break;
+      case "assigned":
+        S.offers.delete(id); renderOffers();
+        fetchInteraction(id).then(function (v) {
+          if (!v) return;
+          S.convs.set(id, v);
+          if (!S.selected) S.selected = id;
+          renderAll();
+        });
+        break;
+      case "wrapup":
+        if (conv) { conv.state = "wrapup"; conv.wrapup_deadline = new Date(ev.deadline * 1000).toISOString(); }
+        renderAll();
+        break;
+      case "ended":
+        S.offers.delete(id);
+        if (conv) { conv.state = "closed"; if (conv.disposition) dropConv(id); }
+        renderAll();
+        break;
+      case "transferred":
+        dropConv(id); renderAll();
+        break;
+      case "presence":
+        S.presence = ev.presence; S.reason = ev.reason; renderPresence();
+        if (ev.presence === "offline" || ev.reason === "missed offers") {
+          if (ev.reason) toast("You are now " + ev.presence + ": " + ev.reason);
+          api("GET", "/api/me/work").then(function (r) { if (r.ok) applySnapshot(r.data); });
+        }
+        break;
+      case "message":
+        if (conv) {
+          upsertMessage(conv, ev.message);
+          if (ev.message.direction === "inbound") { S.typingUntil[id] = 0; if (id !== S.selected) S.unread[id] = true; }
+          renderConvList(); if (id === S.selected) renderMessages();
+        }
+        break;
+      case "typing":
+        if (Date.now() / 1000 - ev.at < 6) { S.typingUntil[id] = Date.now() + 5000; renderTyping(); }
+        break;
+      case "receipt":
+        if (conv) {
+          conv.messages.forEach(function (m) { if (m.direction === "outbound" && m.id <= ev.up_to) m.status = ev.status; });
+          if (id === S.selected) renderMessages();
+        }
+        break;
+      case "customer_left":
+        if (conv) { conv.customerLeft = true; if (id === S.selected) renderConversation(); }
+        break;
+    }
+  }
+  function dropConv(id) {
+    S.convs.delete(id);
+    if (S.selected === id) S.selected = S.convs.size ? S.convs.keys().next().value : null;
+  }
+  function upsertMessage(conv, m) {
+    conv.messages = conv.messages || [];
+    for (var i = 0; i < conv.messages.length; i++) {
+      var x = conv.messages[i];
+      if ((m.id && x.id === m.id) || (m.client_id && x.client_id === m.client_id && x.direction === m.direction)) {
+        if (x.status === "read" && m.status !== "read") m.status = "read";
+        conv.messages[i] = m; return;
+      }
+    }
+    conv.messages.push(m);
+  }
+  var titleTimer = null;
+  function notifyOffer() {
+    if (document.hasFocus()) return;
+    var base = "Console · Contact center", on = false;
+    clearInterval(titleTimer);
+    titleTimer = setInterval(function () {
+      on = !on; document.title = on ? "\u25cf New offer" : base;
+      if (document.hasFocus() || !S.offers.size) { clearInterval(titleTimer); document.title = base; }
+    }, 1000);
+  }
+
+  // ---- rendering ------------------------------------------------------------------------------------
+  function renderAll() {
+    renderPresence(); renderOffers(); renderConvList(); renderConversation();
+  }
+  function renderPresence() {
+    var sel = $("presence");
+    if (!sel.options.length) {
+      sel.appendChild(h("option", {value: "available|", text: "Available"}));
+      S.awayReasons.forEach(function (r) { sel.appendChild(h("option", {value: "away|" + r, text: "Away \u2013 " + r})); });
+      sel.appendChild(h("option", {value: "offline|", text: "Offline"}));
+    }
+    var value = S.presence + "|" + (S.presence === "away" ? S.reason : "");
+    if (!Array.prototype.some.call(sel.options, function (o) { return o.value === value; })) {
+      sel.appendChild(h("option", {value: value, text: "Away \u2013 " + S.reason}));
+    }
+    sel.value = value;
+    $("presence-dot").className = "dot " + S.presence;
+  }
+  $("presence").addEventListener("change", function (e) {
+    var parts = e.target.value.split("|");
+    api("PUT", "/api/me/presence", {presence: parts[0], reason: parts[1] || ""}).then(function (r) {
+      if (!r.ok) toast(failed(r), "bad");
+    });
+  });
+
+  function renderOffers() {
+    var list = $("offers");
+    list.textContent = "";
+    S.offers.forEach(function (o) {
+      var accept = h("button", {cls: "btn primary", type: "button", text: "Accept", title: "Accept (A)",
+                                onclick: function () { answer(o.id, "accept", card); }});
+      var reject = h("button", {cls: "btn ghost", type: "button", text: "Reject", title: "Reject (R)",
+                                onclick: function () { answer(o.id, "reject", card); }});
+      var card = h("li", {cls: "offer" + (S.shownOffers[o.id] ? "" : " new"), "data-id": o.id}, [
+        h("div", {cls: "offer-top"}, [
+          h("span", {cls: "chan " + o.channel, text: CHANNEL[o.channel] || o.channel}),
+          h("b", {text: o.customer.name}),
+        ]),
+        h("div", {cls: "muted small"}, [o.queue.label + " \u00b7 waited ",
+          h("span", {cls: "waited", "data-since": o.queued_at, text: clock(since(o.queued_at))})]),
+        h("div", {cls: "countdown", "data-deadline": o.offer_deadline, "data-total": Math.max(1, until(o.offer_deadline))},
+          [h("span", {cls: "bar"}), h("span", {cls: "left", text: clock(until(o.offer_deadline))})]),
+        h("div", {cls: "offer-actions"}, [accept, reject]),
+      ]);
+      list.appendChild(card);
+      S.shownOffers[o.id] = true;
+    });
+    $("offer-count").textContent = S.offers.size ? String(S.offers.size) : "";
+    $("no-offers").hidden = S.offers.size > 0;
+    tick();
+  }
+  function answer(id, what, card) {
+    card.querySelectorAll("button").forEach(function (b) { b.disabled = true; });
+    api("POST", "/api/interactions/" + id + "/" + what).then(function (r) {
+      if (!r.ok) { toast(failed(r), "bad"); S.offers.delete(id); renderOffers(); }
+      else if (what === "reject") { S.offers.delete(id); renderOffers(); }
+    });
+  }
+
+  function renderConvList() {
+    var list = $("convs"), n = 0;
+    list.textContent = "";
+    S.convs.forEach(function (c) {
+      n++;
+      var last = (c.messages || []).filter(function (m) { return m.direction !== "internal"; }).slice(-1)[0];
+      var state = c.state === "assigned" ? "" : c.state === "wrapup" ? "Wrap-up" : "Ended";
+      var item = h("li", {cls: "conv" + (c.id === S.selected ? " selected" : "") + (S.unread[c.id] ? " unread" : ""),
+                          tabindex: "0", "data-id": c.id, title: "Alt+" + n,
+                          onclick: function () { select(c.id); },
+                          onkeydown: function (e) { if (e.key === "Enter") select(c.id); }}, [
+        h("div", {cls: "conv-top"}, [
+          h("span", {cls: "chan " + c.channel, text: CHANNEL[c.channel] || c.channel}),
+          h("b", {text: c.customer.name}),
+          state ? h("span", {cls: "state", text: state}) : null,
+        ]),
+        h("div", {cls: "muted small ellipsis", text: last ? last.body : c.queue.label}),
+      ]);
+      list.appendChild(item);
+    });
+    $("no-convs").hidden = S.convs.size > 0;
+  }
+  function select(id) {
+    S.selected = id; S.unread[id] = false;
+    renderConvList(); renderConversation();
+    $("reply").focus();
+  }
+
+  function renderConversation() {
+    var c = S.selected ? S.convs.get(S.selected) : null;
+    $("placeholder").hidden = !!c; $("conversation").hidden = !c;
+    if (!c) { $("customer").textContent = ""; return; }
+    $("c-title").textContent = c.customer.name;
+    $("c-meta").textContent = (CHANNEL[c.channel] || c.channel) + " \u00b7 " + c.queue.label +
+      (c.subject ? " \u00b7 " + c.subject : "") + (c.answered_at ? " \u00b7 since " + time(c.answered_at) : "");
+    var active = c.state === "assigned";
+    $("end-btn").disabled = !active; $("transfer-btn").disabled = !active;
+    if (!active && S.mode === "reply") setMode("note");
+    $("composer").querySelector("[data-mode=reply]").disabled = !active;
+    var wrapping = (c.state === "wrapup" || c.state === "closed") && !c.disposition;
+    $("wrapup").hidden = !wrapping;
+    if (wrapping) renderWrapup(c);
+    $("reply-hint").textContent = c.customerLeft ? "The customer has left the conversation." :
+      S.mode === "note" ? "Only your team sees internal notes." : "Sent by " + (CHANNEL[c.channel] || c.channel) + ".";
+    renderMessages(); renderTyping(); renderCustomer(c);
+  }
+  function renderMessages() {
+    var c = S.convs.get(S.selected), list = $("messages");
+    if (!c) return;
+    list.textContent = "";
+    (c.messages || []).forEach(function (m) {
+      var cls = m.direction === "inbound" ? "in" : m.direction === "internal" ? "note" : "out";
+      var who = m.direction === "inbound" ? c.customer.name : m.author || "You";
+      var meta = [who, time(m.created_at)];
+      if (m.direction === "outbound") meta.push({pending: "Sending\u2026", queued: "Queued", sent: "Sent", delivered: "Delivered", read: "Read"}[m.status] || m.status);
+      if (m.direction === "internal") meta.unshift("Internal note");
+      list.appendChild(h("li", {cls: "msg " + cls, "data-id": m.id || ""}, [
+        h("div", {cls: "bubble", text: m.body}),
+        h("div", {cls: "meta", text: meta.filter(Boolean).join(" \u00b7 ")}),
+      ]));
+    });
+    if (c.customerLeft) list.appendChild(h("li", {cls: "system", text: "The customer left the conversation."}));
+    if (c.state !== "assigned") list.appendChild(h("li", {cls: "system", text: "Conversation ended."}));
+    list.scrollTop = list.scrollHeight;
+    markRead(c);
+  }
+  function renderTyping() {
+    var until_ = S.typingUntil[S.selected] || 0, c = S.convs.get(S.selected);
+    $("typing").textContent = c && Date.now() < until_ ? c.customer.name + " is typing\u2026" : "";
+  }
+  function markRead(c) {
+    if (document.visibilityState !== "visible" || c.state !== "assigned") return;
+    var max = 0;
+    c.messages.forEach(function (m) { if (m.direction === "inbound" && m.id > max) max = m.id; });
+    if (max > (S.readSent[c.id] || 0)) {
+      S.readSent[c.id] = max;
+      api("POST", "/api/interactions/" + c.id + "/read", {up_to: max});
+    }
+  }
+  document.addEventListener("visibilitychange", function () { var c = S.convs.get(S.selected); if (c) markRead(c); });
+
+  function renderCustomer(c) {
+    var panel = $("customer"), cid = c.customer.id;
+    var draw = function (cu) {
+      if (S.selected !== c.id) return;
+      panel.textContent = "";
+      panel.appendChild(h("h2", {text: cu.name}));
+      panel.appendChild(h("div", {cls: "muted small", text: "Customer since " + new Date(cu.created_at).toLocaleDateString()}));
+      panel.appendChild(h("h3", {text: "Contact"}));
+      panel.appendChild(h("ul", {cls: "ids"}, cu.identities.map(function (i) {
+        return h("li", {}, [h("span", {cls: "muted", text: i.kind}), " ", h("span", {text: i.address})]);
+      })));
+      panel.appendChild(h("h3", {text: "History (" + cu.interactions.length + ")"}));
+      panel.appendChild(h("ol", {cls: "history"}, cu.interactions.map(function (i) {
+        return h("li", {cls: i.id === c.id ? "current" : ""}, [
+          h("div", {}, [h("span", {cls: "chan " + i.channel, text: CHANNEL[i.channel] || i.channel}), " ",
+                        h("b", {text: new Date(i.created_at).toLocaleDateString()}), " ",
+                        h("span", {cls: "muted", text: i.queue + " \u00b7 " + (i.id === c.id ? "now" : i.state) +
+                          (i.agent ? " \u00b7 " + i.agent : "") + (i.disposition ? " \u00b7 " + i.disposition : "")})]),
+          h("div", {cls: "muted small ellipsis", text: i.last_message}),
+        ]);
+      })));
+    };
+    if (S.customers[cid]) draw(S.customers[cid]);
+    api("GET", "/api/customers/" + cid).then(function (r) { if (r.ok) { S.customers[cid] = r.data; draw(r.data); } });
+  }
+
+  function renderWrapup(c) {
+    var sel = $("disposition");
+    if (sel.getAttribute("data-for") !== String(c.id)) {
+      sel.setAttribute("data-for", c.id);
+      sel.textContent = "";
+      sel.appendChild(h("option", {value: "", text: "Choose\u2026"}));
+      c.dispositions.forEach(function (d) { sel.appendChild(h("option", {value: d.code, text: d.label})); });
+      $("wrapup-notes").value = "";
+      $("wrapup").querySelector(".form-error").textContent = "";
+    }
+    tick();
+  }
+  $("wrapup").addEventListener("submit", function (e) {
+    e.preventDefault();
+    var c = S.convs.get(S.selected), err = $("wrapup").querySelector(".form-error");
+    if (!c) return;
+    api("POST", "/api/interactions/" + c.id + "/wrapup",
+        {disposition: $("disposition").value, notes: $("wrapup-notes").value}).then(function (r) {
+      if (!r.ok) { err.textContent = failed(r); return; }
+      c.disposition = $("disposition").value;
+      dropConv(c.id); renderAll();
+      toast("Wrap-up saved.");
+    });
+  });
+
+  // ---- composer -------------------------------------------------------------------------------------
+  function setMode(mode) {
+    S.mode = mode;
+    $("composer").querySelectorAll(".tab").forEach(function (t) {
+      var on = t.getAttribute("data-mode") === mode;
+      t.classList.toggle("active", on); t.setAttribute("aria-selected", String(on));
+    });
+    $("composer").classList.toggle("noting", mode === "note");
+    $("reply").placeholder = mode === "note" ? "Write an internal note\u2026" : "Type a reply\u2026 (/ for canned responses)";
+  }
+  $("composer").querySelectorAll(".tab").forEach(function (t) {
+    t.addEventListener("click", function () { setMode(t.getAttribute("data-mode")); renderConversation(); $("reply").focus(); });
+  });
+  var cannedIndex = 0;
+  function cannedMatches() {
+    var v = $("reply").value;
+    if (v[0] !== "/" || /\s/.test(v)) return [];
+    var q = v.slice(1).toLowerCase();
+    return S.canned.filter(function (c) { return c.shortcut.indexOf(q) === 0 || c.title.toLowerCase().indexOf(q) >= 0; });
+  }
+  function renderCanned() {
+    var box = $("canned"), matches = cannedMatches();
+    box.textContent = "";
+    box.hidden = matches.length === 0;
+    cannedIndex = Math.min(cannedIndex, Math.max(0, matches.length - 1));
+    matches.forEach(function (c, i) {
+      box.appendChild(h("div", {cls: "canned-item" + (i === cannedIndex ? " active" : ""), role: "option",
+                                onmousedown: function (e) { e.preventDefault(); useCanned(c); }}, [
+        h("b", {text: "/" + c.shortcut}), " ", h("span", {text: c.title}),
+        h("div", {cls: "muted small ellipsis", text: c.text}),
+      ]));
+    });
+  }
+  function useCanned(c) {
+    var conv = S.convs.get(S.selected);
+    $("reply").value = c.text.replace(/\{customer\}/g, first(conv ? conv.customer.name : ""))
+                             .replace(/\{agent\}/g, first(S.me.display_name));
+    $("canned").hidden = true;
+    $("reply").focus();
+  }
+  var lastTyping = 0;
+  $("reply").addEventListener("input", function () {
+    cannedIndex = 0; renderCanned();
+    var c = S.convs.get(S.selected);
+    if (c && S.mode === "reply" && c.state === "assigned" && c.channel === "chat" && Date.now() - lastTyping > 3000) {
+      lastTyping = Date.now();
+      api("POST", "/api/interactions/" + c.id + "/typing");
+    }
+  });
+  $("reply").addEventListener("keydown", function (e) {
+    var matches = cannedMatches();
+    if (matches.length && !$("canned").hidden) {
+      if (e.key === "ArrowDown") { e.preventDefault(); cannedIndex = (cannedIndex + 1) % matches.length; renderCanned(); return; }
+      if (e.key === "ArrowUp") { e.preventDefault(); cannedIndex = (cannedIndex + matches.length - 1) % matches.length; renderCanned(); return; }
+      if (e.key === "Enter" || e.key === "Tab") { e.preventDefault(); useCanned(matches[cannedIndex]); return; }
+      if (e.key === "Escape") { $("canned").hidden = true; return; }
+    }
+    if (e.key === "Enter" && !e.shiftKey) { e.preventDefault(); $("composer").requestSubmit(); }
+  });
+  $("composer").addEventListener("submit", function (e) {
+    e.preventDefault();
+    var c = S.convs.get(S.selected), body = $("reply").value.trim();
+    if (!c || !body) return;
+    var internal = S.mode === "note";
+    var pending = {client_id: newId(), body: body, direction: internal ? "internal" : "outbound",
+                   status: "pending", author: S.me.display_name, created_at: new Date().toISOString()};
+    upsertMessage(c, pending); renderMessages();
+    $("reply").value = "";
+    api("POST", "/api/interactions/" + c.id + "/messages", {body: body, internal: internal, client_id: pending.client_id})
+      .then(function (r) {
+        if (r.ok) { upsertMessage(c, r.data); }
+        else {
+          c.messages = c.messages.filter(function (m) { return m.client_id !== pending.client_id; });
+          $("reply").value = body; toast(failed(r), "bad");
+        }
+        renderMessages(); renderConvList();
+      }, function () {
+        c.messages = c.messages.filter(function (m) { return m.client_id !== pending.client_id; });
+        $("reply").value = body; toast("Not sent: cannot reach the server.", "bad"); renderMessages();
+      });
+  });
+
+  // ---- transfer and end -----------------------------------------------------------------------------
+  $("transfer-btn").addEventListener("click", function () {
+    var q = $("t-queue"), a = $("t-agent");
+    q.length = 1; a.length = 1;
+    S.queues.forEach(function (x) { q.appendChild(h("option", {value: x.name, text: x.label})); });
+    S.agents.forEach(function (x) { a.appendChild(h("option", {value: x.id, text: x.name + " (" + x.presence + ")"})); });
+    $("transfer-form").querySelector(".form-error").textContent = "";
+    $("transfer-dialog").showModal();
+  });
+  $("t-cancel").addEventListener("click", function () { $("transfer-dialog").close(); });
+  $("transfer-form").addEventListener("submit", function (e) {
+    e.preventDefault();
+    var c = S.convs.get(S.selected), err = $("transfer-form").querySelector(".form-error");
+    var queue = $("t-queue").value, agent = $("t-agent").value;
+    if (!c) return;
+    if (!queue === !agent) { err.textContent = "Choose a queue or an agent (one of them)."; return; }
+    api("POST", "/api/interactions/" + c.id + "/transfer", queue ? {queue: queue} : {agent: Number(agent)}).then(function (r) {
+      if (!r.ok) { err.textContent = failed(r); return; }
+      $("transfer-dialog").close(); dropConv(c.id); renderAll(); toast("Transferred.");
+    });
+  });
+  $("end-btn").addEventListener("click", function () {
+    var c = S.convs.get(S.selected);
+    if (!c) return;
+    api("POST", "/api/interactions/" + c.id + "/complete").then(function (r) { if (!r.ok) toast(failed(r), "bad"); });
+  });
+
+  // ---- keyboard and clock ---------------------------------------------------------------------------
+  document.addEventListener("keydown", function (e) {
+    if (!loggedIn || $("transfer-dialog").open) return;
+    if (e.altKey && /^[1-9]$/.test(e.key)) {
+      var ids = Array.from(S.convs.keys()), id = ids[Number(e.key) - 1];
+      if (id) { e.preventDefault(); select(id); }
+      return;
+    }
+    var typing = /^(INPUT|TEXTAREA|SELECT)$/.test(e.target.tagName);
+    if (typing || e.ctrlKey || e.metaKey || e.altKey) return;
+    var offer = S.offers.values().next().value;
+    if (!offer) return;
+    var card = document.querySelector('.offer[data-id="' + offer.id + '"]');
+    if (e.key === "a" || e.key === "A") { e.preventDefault(); answer(offer.id, "accept", card); }
+    if (e.key === "r" || e.key === "R") { e.preventDefault(); answer(offer.id, "reject", card); }
+  });
+  function tick() {
+    document.querySelectorAll(".countdown").forEach(function (el) {
+      var left = until(el.getAttribute("data-deadline")), total = Number(el.getAttribute("data-total"));
+      el.querySelector(".left").textContent = left > 0 ? "Answer within " + clock(left) : "Expiring\u2026";
+      el.querySelector(".bar").style.width = Math.max(0, Math.min(100, 100 * left / total)) + "%";
+      el.classList.toggle("urgent", left < 6);
+    });
+    document.querySelectorAll(".waited").forEach(function (el) { el.textContent = clock(since(el.getAttribute("data-since"))); });
+    var c = S.convs.get(S.selected);
+    $("wrapup-left").textContent = c && c.state === "wrapup" && c.wrapup_deadline ?
+      "\u00b7 ends in " + clock(until(c.wrapup_deadline)) : "";
+    renderTyping();
+  }
+  setInterval(tick, 1000);
+
+  // ---- start ------------------------------------------------------------------------------------------
+  api("GET", "/api/me").then(function (r) { if (r.ok) start(r.data); else showLogin(); }, showLogin);
+})();
