@@ -11,6 +11,8 @@ from typing import Any
 from aiohttp import ClientWebSocketResponse, WSMsgType
 from aiohttp.test_utils import TestClient
 
+from contactcenter.core import Core
+
 Frame = dict[str, Any]
 
 
@@ -74,3 +76,9 @@ async def eventually(check: Callable[[], Awaitable[Any]], within: float = 10.0) 
         if time.monotonic() > deadline:
             raise AssertionError(f"not true within {within} s")
         await asyncio.sleep(0.05)
+
+
+async def state_is(core: Core, interaction_id: int, state: str) -> bool:
+    current: str = await core.pool.fetchval(
+        "SELECT state FROM interactions WHERE id = $1", interaction_id)
+    return current == state

@@ -13,12 +13,16 @@ from contactcenter.actions import receive_inbound
 from contactcenter.core import Core
 from contactcenter.models import InboundMessage
 from tests.conftest import PASSWORD
-from tests.live import eventually, frames_until, is_event, is_type, login, say, start_chat
-
-
-async def _state(core: Core, iid: int) -> str:
-    state: str = await core.pool.fetchval("SELECT state FROM interactions WHERE id = $1", iid)
-    return state
+from tests.live import (
+    eventually,
+    frames_until,
+    is_event,
+    is_type,
+    login,
+    say,
+    start_chat,
+    state_is,
+)
 
 
 async def _agent_takes(client: TestClient[Any, Any], core: Core, email: str, iid: int) -> str:
@@ -27,14 +31,10 @@ async def _agent_takes(client: TestClient[Any, Any], core: Core, email: str, iid
     headers = {"X-CSRF-Token": csrf}
     assert (await client.put("/api/me/presence", json={"presence": "available"},
                              headers=headers)).status == 204
-    await eventually(lambda: _is(core, iid, "offered"))
+    await eventually(lambda: state_is(core, iid, "offered"))
     assert (await client.post(f"/api/interactions/{iid}/accept", headers=headers)).status == 202
-    await eventually(lambda: _is(core, iid, "assigned"))
+    await eventually(lambda: state_is(core, iid, "assigned"))
     return csrf
-
-
-async def _is(core: Core, iid: int, state: str) -> bool:
-    return await _state(core, iid) == state
 
 
 async def test_a_visitor_chats_and_a_resend_is_stored_once(
@@ -197,5 +197,5 @@ async def test_leaving_while_waiting_abandons_and_says_closed(
     await ws.send_json({"type": "leave"})
     closed = (await frames_until(ws, is_event("closed")))[-1]
     assert closed["event"]["interaction_id"] == iid
-    assert await _state(core, iid) == "abandoned"
+    assert await state_is(core, iid, "abandoned")
     await ws.close()

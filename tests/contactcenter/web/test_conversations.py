@@ -1,0 +1,138 @@
+"""The console's JSON API on a real server: replies, notes, read marks, wrap-up, customers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp.test_utils import TestClient
+
+from contactcenter import feeds
+from contactcenter.actions import receive_inbound
+from contactcenter.core import Core
+from contactcenter.models import InboundMessage
+from tests.conftest import PASSWORD
+from tests.live import eventually, login, state_is
+
+
+async def _assigned_chat(client: TestClient[Any, Any], core: Core, workspace_id: int,
+                         agent: str) -> tuple[int, int, dict[str, str]]:
+    """A chat from a customer, offered to and accepted by the agent: (interaction, customer, headers)."""
+    headers = {"X-CSRF-Token": await login(client, agent, PASSWORD)}
+    assert (await client.put("/api/me/presence", json={"presence": "available"},
+                             headers=headers)).status == 204
+    result = await receive_inbound(core, InboundMessage(
+        workspace_id=workspace_id, channel="chat", sender="visitor-7", sender_name="Kim Lee",
+        body="hi there", provider_message_id="v7-1", queue="sales"))
+    iid = result.interaction_id
+    await eventually(lambda: state_is(core, iid, "offered"))
+    assert (await client.post(f"/api/interactions/{iid}/accept", headers=headers)).status == 202
+    await eventually(lambda: state_is(core, iid, "assigned"))
+    return iid, result.customer_id, headers
+
+
+async def _customer_events(core: Core, workspace_id: int, customer_id: int) -> list[dict[str, Any]]:
+    entries = await feeds.since(core.redis, feeds.customer_feed(workspace_id, customer_id), feeds.START)
+    assert entries is not None
+    return [e for _, e in entries]
+
+
+async def test_reply_and_note_reach_whom_they_should(
+    client: TestClient[Any, Any], core: Core, workspace_id: int, agent: str
+) -> None:
+    iid, cid, headers = await _assigned_chat(client, core, workspace_id, agent)
+    url = f"/api/interactions/{iid}/messages"
+    reply = await client.post(url, json={"body": " Hello Kim! ", "client_id": "r1"}, headers=headers)
+    assert reply.status == 201
+    sent = await reply.json()
+    assert (sent["body"], sent["direction"], sent["status"], sent["author"]) == (
+        "Hello Kim!", "outbound", "sent", "Ana Alvarez")
+    again = await client.post(url, json={"body": "Hello Kim!", "client_id": "r1"}, headers=headers)
+    assert (await again.json())["id"] == sent["id"]
+    note = await client.post(url, json={"body": "wants a discount", "internal": True}, headers=headers)
+    assert (await note.json())["direction"] == "internal"
+
+    bodies = [e["message"]["body"] for e in await _customer_events(core, workspace_id, cid)
+              if e["kind"] == "message"]
+    assert bodies == ["hi there", "Hello Kim!"]
+    view = await (await client.get(f"/api/interactions/{iid}")).json()
+    assert [m["body"] for m in view["messages"]] == ["hi there", "Hello Kim!", "wants a discount"]
+
+
+async def test_replies_are_refused_clearly(
+    client: TestClient[Any, Any], core: Core, workspace_id: int, agent: str
+) -> None:
+    iid, _, headers = await _assigned_chat(client, core, workspace_id, agent)
+    url = f"/api/interactions/{iid}/messages"
+    empty = await client.post(url, json={"body": "  "}, headers=headers)
+    assert (empty.status, (await empty.json())["error"]) == (400, "empty_message")
+    missing = await client.post("/api/interactions/999999/messages", json={"body": "x"},
+                                headers=headers)
+    assert missing.status == 404
+    bad = await client.post("/api/interactions/abc/messages", json={"body": "x"}, headers=headers)
+    assert (bad.status, (await bad.json())["error"]) == (400, "bad_id")
+    no_csrf = await client.post(url, json={"body": "x"})
+    assert no_csrf.status == 403
+    other = await receive_inbound(core, InboundMessage(
+        workspace_id=workspace_id, channel="chat", sender="visitor-8", body="me too",
+        provider_message_id="v8-1", queue="support"))  # Ana lacks support: not hers
+    not_mine = await client.post(f"/api/interactions/{other.interaction_id}/messages",
+                                 json={"body": "x"}, headers=headers)
+    assert (not_mine.status, (await not_mine.json())["error"]) == (409, "not_yours")
+
+
+async def test_read_marks_and_typing_reach_the_customer(
+    client: TestClient[Any, Any], core: Core, workspace_id: int, agent: str
+) -> None:
+    iid, cid, headers = await _assigned_chat(client, core, workspace_id, agent)
+    view = await (await client.get(f"/api/interactions/{iid}")).json()
+    last = view["messages"][-1]["id"]
+    assert (await client.post(f"/api/interactions/{iid}/read", json={"up_to": last},
+                              headers=headers)).status == 204
+    assert (await client.post(f"/api/interactions/{iid}/typing", headers=headers)).status == 204
+    kinds = [e["kind"] for e in await _customer_events(core, workspace_id, cid)]
+    assert kinds[-2:] == ["receipt", "typing"]
+    status = await core.pool.fetchval("SELECT delivery_status FROM messages WHERE id = $1", last)
+    assert status == "read"
+
+
+async def test_end_wrap_up_with_a_disposition(
+    client: TestClient[Any, Any], core: Core, workspace_id: int, agent: str
+) -> None:
+    iid, cid, headers = await _assigned_chat(client, core, workspace_id, agent)
+    assert (await client.post(f"/api/interactions/{iid}/complete", headers=headers)).status == 202
+    await eventually(lambda: state_is(core, iid, "wrapup"))
+    view = await (await client.get(f"/api/interactions/{iid}")).json()
+    assert [d["code"] for d in view["dispositions"]] == ["resolved", "sales_interest", "no_answer"]
+    assert view["wrapup_deadline"] is not None
+    assert "closed" in [e["kind"] for e in await _customer_events(core, workspace_id, cid)]
+
+    url = f"/api/interactions/{iid}/wrapup"
+    wrong = await client.post(url, json={"disposition": "case_opened"}, headers=headers)
+    assert (wrong.status, (await wrong.json())["error"]) == (400, "bad_disposition")
+    done = await client.post(url, json={"disposition": "sales_interest", "notes": "25 seats"},
+                             headers=headers)
+    assert done.status == 202
+    await eventually(lambda: state_is(core, iid, "closed"))
+    row = await core.pool.fetchrow(
+        "SELECT disposition, wrapup_notes FROM interactions WHERE id = $1", iid)
+    assert tuple(row) == ("sales_interest", "25 seats")
+
+
+async def test_the_customer_panel_shows_every_channel(
+    client: TestClient[Any, Any], core: Core, workspace_id: int, agent: str
+) -> None:
+    await login(client, agent, PASSWORD)
+    sms = await receive_inbound(core, InboundMessage(
+        workspace_id=workspace_id, channel="sms", sender="+1 415 555 0100", sender_name="Maria",
+        body="charged twice", provider_message_id="SM1"))
+    await receive_inbound(core, InboundMessage(
+        workspace_id=workspace_id, channel="voice", sender="+14155550100", body="",
+        provider_message_id="CA1"))
+    resp = await client.get(f"/api/customers/{sms.customer_id}")
+    assert resp.status == 200
+    customer = await resp.json()
+    assert customer["name"] == "Maria"
+    assert customer["identities"] == [{"kind": "phone", "address": "+14155550100"}]
+    assert [(i["channel"], i["last_message"]) for i in customer["interactions"]] == [
+        ("voice", ""), ("sms", "charged twice")]
+    assert (await client.get("/api/customers/999999")).status == 404
