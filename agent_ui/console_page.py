@@ -73,7 +73,7 @@ async def console_socket(request: web.Request) -> web.StreamResponse:
         return json_error(403, "origin_not_allowed", "the console socket is for this site only")
     ws = web.WebSocketResponse(heartbeat=30, max_msg_size=MAX_FRAME_BYTES)
     await ws.prepare(request)
-    request.app[SOCKETS].add(ws)
+    request.app[SOCKETS][ws] = "console"
     await ConsoleSession(request.app, ws, session).run()
     return ws
 

@@ -6,8 +6,9 @@ cd "$(dirname "$0")/.."
 
 say() { printf '\n== %s\n' "$*"; }
 
-# Debian packages the tests talk to; only what is missing is installed.
-debian_packages=(postgresql)
+# Debian packages the tests talk to; only what is missing is installed. The browser tests drive
+# Debian's Chromium through Playwright (Playwright's own browser download cannot work here).
+debian_packages=(postgresql chromium)
 missing=()
 for pkg in "${debian_packages[@]}"; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "ok installed" || missing+=("$pkg")
@@ -30,7 +31,7 @@ say "installing the project and its test dependencies into .venv"
 [ -x .venv/bin/python ] || python3 -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip 2>&1 | grep -v "^WARNING: Location" || true
 .venv/bin/python -m pip install -q -e ".[test]" 2>&1 | grep -v "^WARNING: Location" || true
-.venv/bin/python -c "import contactcenter, pytest" # fail here, clearly, if the install failed
+.venv/bin/python -c "import contactcenter, pytest, playwright" # fail here, clearly, if the install failed
 
 say "ruff"
 .venv/bin/ruff check .

@@ -16,6 +16,9 @@
     typingUntil: {}, unread: {}, readSent: {}, mode: "reply", customers: {}, shownOffers: {},
   };
   var socket = null, retry = 0, lastHeard = 0, loggedIn = false;
+  // The last event this page applied. Kept in memory only: a reloaded page has no state to
+  // apply missed events to, so it starts from a snapshot; a reconnect resumes from here.
+  var lastEventId = null;
 
   // ---- small helpers ---------------------------------------------------------------------------
   function $(id) { return document.getElementById(id); }
@@ -74,13 +77,13 @@
     err.textContent = "";
     api("POST", "/api/login", {email: f.email.value, password: f.password.value}).then(function (r) {
       if (!r.ok) { err.textContent = failed(r); return; }
-      sessionStorage.removeItem("cc-console-last-event");
+      lastEventId = null;
       start(r.data);
     }, function () { err.textContent = "Cannot reach the server."; });
   });
   $("logout").addEventListener("click", function () {
     api("POST", "/api/logout").then(function () {
-      S.csrf = null; sessionStorage.removeItem("cc-console-last-event"); showLogin();
+      S.csrf = null; lastEventId = null; showLogin();
     });
   });
   function start(data) {
@@ -97,7 +100,7 @@
     socket = new WebSocket(url);
     socket.onopen = function () {
       retry = 0; lastHeard = Date.now(); $("conn").hidden = true;
-      socket.send(JSON.stringify({type: "hello", last_event_id: sessionStorage.getItem("cc-console-last-event")}));
+      socket.send(JSON.stringify({type: "hello", last_event_id: lastEventId}));
     };
     socket.onmessage = function (e) {
       lastHeard = Date.now();
@@ -117,7 +120,7 @@
       setTimeout(function () { api("GET", "/api/me").then(function (r) { if (r.ok) connect(); }, connect); }, wait);
     };
   }
-  function remember(id) { sessionStorage.setItem("cc-console-last-event", id); }
+  function remember(id) { lastEventId = id; }
   setInterval(function () {
     if (!socket || socket.readyState !== 1) return;
     if (Date.now() - lastHeard > 65000) { socket.close(); return; }

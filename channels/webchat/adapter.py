@@ -86,7 +86,7 @@ async def chat_socket(request: web.Request) -> web.StreamResponse:
                           "this site may not embed the chat (channels.webchat.allowed_origins)")
     ws = web.WebSocketResponse(heartbeat=30, max_msg_size=protocol.MAX_FRAME_BYTES)
     await ws.prepare(request)
-    request.app[SOCKETS].add(ws)
+    request.app[SOCKETS][ws] = "chat"
     session = ChatSession(request.app, ws)
     try:
         await session.run()

@@ -98,7 +98,7 @@ def create_app(settings: Settings, database_url: str, redis_url: str) -> web.App
     app.cleanup_ctx.append(_core_context(settings, database_url, redis_url))
     app.cleanup_ctx.append(_feed_hub_context)
     app.cleanup_ctx.append(_routing_context)
-    sockets: weakref.WeakSet[web.WebSocketResponse] = weakref.WeakSet()
+    sockets: weakref.WeakKeyDictionary[web.WebSocketResponse, str] = weakref.WeakKeyDictionary()
     app[SOCKETS] = sockets
     app.on_shutdown.append(_close_sockets)
     groups = [health.routes, auth.routes, work.routes, conversations.routes, docs]

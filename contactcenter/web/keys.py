@@ -16,5 +16,5 @@ CORE = web.AppKey("core", Core)
 WORKSPACE_ID = web.AppKey("workspace_id", int)
 API_ROUTES = web.AppKey("api_routes", list[ApiRoutes])
 FEED_HUB = web.AppKey("feed_hub", FeedHub)
-# Open websockets, closed at shutdown.
-SOCKETS: web.AppKey[weakref.WeakSet[web.WebSocketResponse]] = web.AppKey("sockets")
+# Open websockets and what each one is ("chat", "console"), closed at shutdown.
+SOCKETS: web.AppKey[weakref.WeakKeyDictionary[web.WebSocketResponse, str]] = web.AppKey("sockets")

@@ -22,7 +22,9 @@
   var saved = load();
   var state = {
     token: saved.token || null,
-    lastEventId: saved.lastEventId || null,
+    // Only for this page's lifetime: a new page has nothing to apply missed events to, so it
+    // starts from a snapshot; a reconnect of this page resumes from here.
+    lastEventId: null,
     outbox: saved.outbox || [],          // [{client_id, body}] not yet acknowledged
     open: !!saved.open,
     name: saved.name || "",
@@ -30,7 +32,7 @@
   function persist() {
     try {
       localStorage.setItem(storeKey, JSON.stringify({
-        token: state.token, lastEventId: state.lastEventId, outbox: state.outbox,
+        token: state.token, outbox: state.outbox,
         open: state.open, name: state.name,
       }));
     } catch (e) { /* private mode: the chat still works, it just won't survive a reload */ }

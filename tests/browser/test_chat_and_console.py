@@ -1,0 +1,157 @@
+"""A customer in the chat widget and agents at the console, each in a real Chromium."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from aiohttp import WSCloseCode, web
+from playwright.async_api import expect
+
+from contactcenter.core import Core
+from contactcenter.web.keys import SOCKETS
+from tests.browser.conftest import People
+from tests.browser.pages import Agent, Customer
+from tests.live import eventually
+
+pytestmark = pytest.mark.browser
+
+
+async def _the_one_offered(ana: Agent, ben: Agent) -> tuple[Agent, Agent]:
+    """(the agent with the offer, the other); fails unless exactly one has one."""
+    async def counts() -> tuple[int, int] | None:
+        seen = (await ana.offers.count(), await ben.offers.count())
+        return seen if sum(seen) else None
+    seen = await eventually(counts)
+    assert sorted(seen) == [0, 1], seen
+    return (ana, ben) if seen[0] else (ben, ana)
+
+
+async def test_a_chat_from_first_message_to_wrap_up(
+    people: People, base_url: str, agents: dict[str, str], core: Core
+) -> None:
+    customer = Customer(await people("customer"), base_url)
+    await customer.start("Priya Natarajan", "Sales", "Do you have the trail tent in green?")
+    await expect(customer.status).to_contain_text("You are number 1 in line")
+
+    ana = Agent(await people("ana"), base_url)
+    await ana.log_in(agents["ana"])
+    offer = ana.offers.first
+    await expect(offer).to_contain_text("Priya Natarajan")
+    await expect(offer).to_contain_text("Sales")
+    await expect(offer.locator(".countdown")).to_contain_text("Answer within")
+    await ana.accept()
+    await expect(ana.message("Do you have the trail tent in green?")).to_be_visible()
+    await expect(ana.page.locator("#customer")).to_contain_text("Priya Natarajan")
+    await expect(customer.status).to_contain_text("You are chatting with Ana Alvarez")
+
+    await ana.reply("Yes, in green and in grey!")
+    await expect(customer.message("Yes, in green and in grey!")).to_be_visible()
+    await customer.say("Green please. How much is it?")
+    await expect(ana.message("Green please. How much is it?")).to_be_visible()
+    # The agent has the conversation open, so the customer's messages are marked read.
+    await expect(customer.widget.locator(".mark.read").last).to_be_visible()
+
+    await ana.page.get_by_role("button", name="End conversation").click()
+    await expect(customer.widget.locator(".ended")).to_contain_text("This conversation has ended")
+    wrapup = ana.page.locator("#wrapup")
+    await expect(wrapup).to_be_visible()
+    await wrapup.get_by_label("Disposition").select_option("sales_interest")
+    await wrapup.get_by_label("Notes").fill("wants the green tent")
+    await wrapup.get_by_role("button", name="Done").click()
+    await expect(ana.page.locator("#placeholder")).to_be_visible()
+
+    row = await core.pool.fetchrow(
+        "SELECT state, disposition, wrapup_notes FROM interactions WHERE channel = 'chat'")
+    assert tuple(row) in {("closed", "sales_interest", "wants the green tent"),
+                          ("wrapup", "sales_interest", "wants the green tent")}
+
+
+async def test_a_dropped_connection_and_a_reload_lose_nothing_and_repeat_nothing(
+    people: People, base_url: str, agents: dict[str, str], app: web.Application
+) -> None:
+    customer = Customer(await people("customer"), base_url)
+    await customer.start("Kim", "Sales", "Hello?")
+    ana = Agent(await people("ana"), base_url)
+    await ana.log_in(agents["ana"])
+    await ana.accept()
+    await expect(customer.status).to_contain_text("Ana Alvarez")
+
+    # The customer's network drops; meanwhile both sides write.
+    for ws, kind in list(app[SOCKETS].items()):
+        if kind == "chat":
+            await ws.close(code=WSCloseCode.GOING_AWAY)
+    await ana.reply("Sorry for the wait, Kim.")
+    await customer.say("Are you still there?")
+    await expect(customer.message("Sorry for the wait, Kim.")).to_have_count(1)
+    await expect(ana.message("Are you still there?")).to_have_count(1)
+
+    # A reload on either side shows the same conversation, each message once.
+    await customer.page.reload()
+    await customer.widget.locator(".panel").wait_for()
+    await expect(customer.message("Sorry for the wait, Kim.")).to_have_count(1)
+    await expect(customer.message("Are you still there?")).to_have_count(1)
+    await expect(customer.message("Hello?")).to_have_count(1)
+    await ana.page.reload()
+    await expect(ana.message("Are you still there?")).to_have_count(1)
+    await expect(ana.message("Sorry for the wait, Kim.")).to_have_count(1)
+    await customer.say("Good, thanks")
+    await expect(ana.message("Good, thanks")).to_have_count(1)
+
+
+async def test_two_agents_and_one_chat_exactly_one_gets_it(
+    people: People, base_url: str, agents: dict[str, str], core: Core
+) -> None:
+    ana = Agent(await people("ana"), base_url)
+    ben = Agent(await people("ben"), base_url)
+    await ana.log_in(agents["ana"])
+    await ben.log_in(agents["ben"])
+    customer = Customer(await people("customer"), base_url)
+    await customer.start("Lee", "Sales", "Just one of you, please")
+
+    winner, other = await _the_one_offered(ana, ben)
+    await winner.accept()
+    await asyncio.sleep(1)
+    await expect(other.offers).to_have_count(0)
+    await expect(other.page.locator(".conv")).to_have_count(0)
+    offered = await core.pool.fetchval("SELECT count(*) FROM routing_decisions WHERE kind = 'Offered'")
+    assert offered == 1
+
+
+async def test_markup_from_a_customer_is_shown_as_text(
+    people: People, base_url: str, agents: dict[str, str]
+) -> None:
+    customer = Customer(await people("customer"), base_url)
+    script = "<script>window.__pwned = 1</script>"
+    image = '<img src=x onerror="window.__pwned = 2">'
+    await customer.start("Mallory", "Sales", script)
+    await customer.say(image)
+    ana = Agent(await people("ana"), base_url)
+    await ana.log_in(agents["ana"])
+    await ana.accept()
+    await expect(ana.message(script)).to_have_text(script)
+    await expect(ana.message(image)).to_have_text(image)
+    await ana.reply("<b>not bold</b>")
+    await expect(customer.message("<b>not bold</b>")).to_have_text("<b>not bold</b>")
+    for page in (ana.page, customer.page):
+        assert await page.evaluate("window.__pwned") is None
+    assert await ana.page.locator("#messages img").count() == 0
+    assert await customer.widget.locator(".log img, .log b").count() == 0
+
+
+async def test_a_rejected_offer_goes_to_the_next_agent(
+    people: People, base_url: str, agents: dict[str, str]
+) -> None:
+    ana = Agent(await people("ana"), base_url)
+    ben = Agent(await people("ben"), base_url)
+    await ana.log_in(agents["ana"])
+    await ben.log_in(agents["ben"])
+    customer = Customer(await people("customer"), base_url)
+    await customer.start("Noor", "Sales", "Anyone?")
+
+    first, second = await _the_one_offered(ana, ben)
+    await first.page.keyboard.press("r")  # the console's key for Reject
+    await expect(second.offers).to_have_count(1)
+    await expect(first.offers).to_have_count(0)
+    await second.page.keyboard.press("a")
+    await expect(second.message("Anyone?")).to_be_visible()
