@@ -8,7 +8,6 @@ disconnect grace period starts (offers rescinded, offline unless a console retur
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import secrets
 from pathlib import Path
@@ -27,7 +26,7 @@ from contactcenter.web.auth import require_session
 from contactcenter.web.errors import json_error
 from contactcenter.web.frames import ProtocolError, parse_frame
 from contactcenter.web.keys import CORE, FEED_HUB, SOCKETS
-from contactcenter.web.live_socket import LiveSocket, follow_feed
+from contactcenter.web.live_socket import LiveSocket, follow_feed, stop_tasks
 
 log = logging.getLogger(__name__)
 
@@ -105,13 +104,17 @@ class ConsoleSession:
         except Exception:
             log.exception("console socket of user %d failed", s.user_id)
         finally:
-            for task in tasks:
-                task.cancel()
-            for task in tasks:
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await task
-            await self.ws.close()
-            await work.console_closed(self.core, s.workspace_id, s.user_id, self.connection)
+            # aiohttp cancels a handler whose client went away; the router must still hear
+            # that this console closed, and the helper tasks must still stop.
+            await asyncio.shield(self._close(tasks))
+
+    async def _close(self, tasks: list[asyncio.Task[None]]) -> None:
+        s = self.session
+        for task in tasks:
+            task.cancel()
+        await work.console_closed(self.core, s.workspace_id, s.user_id, self.connection)
+        await self.ws.close()
+        await stop_tasks(tasks)
 
     async def _hello(self) -> Hello | None:
         while True:

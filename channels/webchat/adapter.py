@@ -29,7 +29,7 @@ from contactcenter.models import InboundMessage
 from contactcenter.web.errors import json_error
 from contactcenter.web.frames import ProtocolError
 from contactcenter.web.keys import CORE, FEED_HUB, SETTINGS, SOCKETS, WORKSPACE_ID
-from contactcenter.web.live_socket import LiveSocket, follow_feed
+from contactcenter.web.live_socket import LiveSocket, follow_feed, stop_tasks
 
 log = logging.getLogger(__name__)
 F = TypeVar("F", bound=protocol.Frame)
@@ -94,7 +94,8 @@ async def chat_socket(request: web.Request) -> web.StreamResponse:
         # A failure of ours (the database went away...): the widget reconnects and resumes.
         log.exception("chat socket failed")
     finally:
-        await session.stop()
+        # aiohttp cancels a handler whose client went away: the session's tasks must stop anyway.
+        await asyncio.shield(session.stop())
     return ws
 
 
@@ -116,6 +117,13 @@ class ChatSession:
     async def run(self) -> None:
         hello = await self._first_frame(protocol.Hello, "hello", HELLO_TIMEOUT_SECONDS)
         if hello is None:
+            return
+        slug = self.core.config.workspace.slug
+        if hello.workspace not in (None, slug):
+            await self.sock.send(ProtocolError(
+                "unknown_workspace", f"this server serves workspace {slug!r}, not "
+                f"{hello.workspace!r}: check the widget's data-workspace").frame())
+            await self.ws.close(code=CLOSE_PROTOCOL, message=b"unknown workspace")
             return
         if hello.token:
             async with self.core.pool.acquire() as conn:
@@ -142,12 +150,8 @@ class ChatSession:
             await self._handle(msg.data)
 
     async def stop(self) -> None:
-        for task in self.tasks:
-            task.cancel()
-        for task in self.tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
         await self.ws.close()
+        await stop_tasks(self.tasks)
 
     async def _first_frame(self, kind: type[F], name: str, wait_seconds: float) -> F | None:
         """Wait for a frame of `kind`, answering anything else with an error; None = give up."""

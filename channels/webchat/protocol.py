@@ -26,6 +26,8 @@ class Hello(Frame):
     """First frame: who I am (if I was here before) and the last event I saw."""
 
     type: Literal["hello"]
+    # The widget's data-workspace: a page pointing at the wrong server is told so at once.
+    workspace: str | None = Field(default=None, max_length=64)
     token: str | None = Field(default=None, max_length=100)
     last_event_id: str | None = Field(default=None, max_length=40)
 

@@ -46,6 +46,16 @@ class LiveSocket:
             self.last_sent = time.monotonic()
 
 
+async def stop_tasks(tasks: list[asyncio.Task[None]], wait_seconds: float = 2.0) -> None:
+    """Cancel a socket's helper tasks, waiting for them only briefly: a task cancelled in the
+    middle of a Redis command may take the connection's own timeout to let go, and closing
+    the socket must not wait on that."""
+    for task in tasks:
+        task.cancel()
+    if tasks:
+        await asyncio.wait(tasks, timeout=wait_seconds)
+
+
 async def follow_feed(
     sock: LiveSocket, hub: FeedHub, redis: aioredis.Redis, feed: str,
     last_event_id: str | None, snapshot: Snapshot,

@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import asyncio
+from dataclasses import replace
 from typing import Any
 
 import aiohttp
 import pytest
+from aiohttp import ClientWebSocketResponse
 from aiohttp.test_utils import TestClient
 
 from contactcenter.actions import receive_inbound
 from contactcenter.core import Core
 from contactcenter.events import stream_key
 from contactcenter.models import InboundMessage
-from tests.conftest import PASSWORD
+from contactcenter.settings import Settings
+from contactcenter.web import live_socket
+from contactcenter.web.app import create_app
+from tests.conftest import PASSWORD, AiohttpClient
 from tests.live import eventually, frames_until, is_event, is_type, login, state_is
 
 
@@ -151,3 +157,55 @@ async def test_logout_ends_the_session_the_socket_used(
     with pytest.raises(aiohttp.WSServerHandshakeError):
         await client.ws_connect("/console/ws")
 
+
+
+async def test_an_idle_socket_hears_heartbeats(
+    client: TestClient[Any, Any], agent: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(live_socket, "HEARTBEAT_SECONDS", 0.3)
+    monkeypatch.setattr(live_socket, "POLL_SECONDS", 0.1)
+    await login(client, agent, PASSWORD)
+    ws = await client.ws_connect("/console/ws")
+    await ws.send_json({"type": "hello"})
+    await frames_until(ws, is_type("snapshot"))
+    assert [f["type"] for f in await frames_until(ws, is_type("heartbeat"), seconds=3)] == [
+        "heartbeat"]
+    await ws.close()
+
+
+async def _presence(core: Core, email: str) -> tuple[str, str] | None:
+    row = await core.pool.fetchrow(
+        """SELECT p.presence, p.reason FROM agent_presence p JOIN users u ON u.id = p.user_id
+           WHERE u.email = $1""", email)
+    return None if row is None else (row["presence"], row["reason"])
+
+
+async def test_a_console_gone_longer_than_the_grace_means_offline(
+    aiohttp_client: AiohttpClient, settings: Settings, core: Core, agent: str
+) -> None:
+    routing = settings.file.routing.model_copy(update={"disconnect_grace_seconds": 1})
+    short = replace(settings, file=settings.file.model_copy(update={"routing": routing}))
+    assert short.env.database_url is not None
+    assert short.env.redis_url is not None
+    client = await aiohttp_client(create_app(short, short.env.database_url, short.env.redis_url))
+    csrf = await login(client, agent, PASSWORD)
+
+    async def console() -> ClientWebSocketResponse:
+        ws = await client.ws_connect("/console/ws")
+        await ws.send_json({"type": "hello"})
+        await frames_until(ws, is_type("snapshot"))
+        return ws
+
+    ws = await console()
+    await client.put("/api/me/presence", json={"presence": "available"},
+                     headers={"X-CSRF-Token": csrf})
+    await ws.close()
+    back = await console()  # within the grace: nothing changes
+    await asyncio.sleep(1.5)
+    assert await _presence(core, agent) == ("available", "")
+    await back.close()
+    await eventually(lambda: _is_offline(core, agent))
+
+
+async def _is_offline(core: Core, email: str) -> bool:
+    return await _presence(core, email) == ("offline", "connection lost")

@@ -182,7 +182,8 @@
     socket = new WebSocket(wsUrl);
     socket.onopen = function () {
       connected = true; retry = 0; lastHeard = Date.now();
-      send({type: "hello", token: state.token, last_event_id: state.token ? state.lastEventId : null});
+      send({type: "hello", workspace: workspace, token: state.token,
+            last_event_id: state.token ? state.lastEventId : null});
       render();
     };
     socket.onmessage = function (e) {

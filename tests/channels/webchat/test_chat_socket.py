@@ -199,3 +199,12 @@ async def test_leaving_while_waiting_abandons_and_says_closed(
     assert closed["event"]["interaction_id"] == iid
     assert await state_is(core, iid, "abandoned")
     await ws.close()
+
+
+async def test_a_widget_for_another_workspace_is_told_so(client: TestClient[Any, Any]) -> None:
+    ws = await client.ws_connect("/chat/ws")
+    await ws.send_json({"type": "hello", "workspace": "acme"})
+    error = (await frames_until(ws, is_type("error")))[-1]
+    assert error["error"] == "unknown_workspace"
+    assert "data-workspace" in error["message"]
+    assert (await ws.receive()).type == WSMsgType.CLOSE
