@@ -17,7 +17,7 @@ from aiohttp import WSMsgType, web
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 from contactcenter import views
-from contactcenter.actions import work
+from contactcenter.actions import consoles
 from contactcenter.actions.users import Session, find_session
 from contactcenter.core import Core
 from contactcenter.errors import InputError
@@ -91,7 +91,7 @@ class ConsoleSession:
         if hello is None:
             return
         s = self.session
-        await work.console_seen(self.core, s.workspace_id, s.user_id, self.connection, opened=True)
+        await consoles.console_seen(self.core, s.workspace_id, s.user_id, self.connection)
         tasks = [
             asyncio.create_task(follow_feed(
                 self.sock, self.app[FEED_HUB], self.core.redis,
@@ -112,7 +112,7 @@ class ConsoleSession:
         s = self.session
         for task in tasks:
             task.cancel()
-        await work.console_closed(self.core, s.workspace_id, s.user_id, self.connection)
+        await consoles.console_closed(self.core, s.workspace_id, s.user_id, self.connection)
         await self.ws.close()
         await stop_tasks(tasks)
 
@@ -159,7 +159,7 @@ class ConsoleSession:
             if still is None:
                 await self.ws.close(code=CLOSE_LOGGED_OUT, message=b"logged out")
                 return
-            await work.console_seen(self.core, s.workspace_id, s.user_id, self.connection)
+            await consoles.console_seen(self.core, s.workspace_id, s.user_id, self.connection)
 
 
 def add_routes(app: web.Application) -> None:

@@ -7,7 +7,6 @@ decision is what changes the interaction. So there is one writer of routing stat
 
 from __future__ import annotations
 
-import time
 from typing import Any, Literal
 
 import asyncpg
@@ -80,50 +79,6 @@ async def customer_left(core: Core, workspace_id: int, interaction_id: int) -> N
     if row["agent_id"] is not None and row["state"] in ("assigned", "wrapup"):
         await feeds.push(core.redis, [Notice(user_feed(workspace_id, row["agent_id"]), {
             "kind": "customer_left", "interaction_id": interaction_id})])
-
-
-# A console counts as open while it keeps saying so; one that went silent this long is gone
-# (its node may have died without closing it).
-CONSOLE_SILENCE_SECONDS = 90
-
-
-def _consoles_key(workspace_id: int, user_id: int) -> str:
-    return f"cc:ws:{workspace_id}:consoles:{user_id}"
-
-
-async def console_seen(core: Core, workspace_id: int, user_id: int, connection: str,
-                       *, opened: bool = False) -> None:
-    """A console socket opened (or is still there). The agent's first open console tells the
-    router the agent is connected again, which ends a disconnect grace period."""
-    key = _consoles_key(workspace_id, user_id)
-    now = time.time()
-    async with core.redis.pipeline(transaction=True) as pipe:
-        pipe.zremrangebyscore(key, "-inf", now)
-        pipe.zadd(key, {connection: now + CONSOLE_SILENCE_SECONDS})
-        pipe.zcard(key)
-        pipe.expire(key, CONSOLE_SILENCE_SECONDS)
-        _, _, open_consoles, _ = await pipe.execute()
-    if opened and open_consoles == 1:
-        await _connection_event(core, workspace_id, user_id, "agent.reconnected")
-
-
-async def console_closed(core: Core, workspace_id: int, user_id: int, connection: str) -> None:
-    """A console socket closed. When it was the agent's last, the router starts the disconnect
-    grace period: offers are rescinded, and the agent goes offline unless a console returns."""
-    key = _consoles_key(workspace_id, user_id)
-    async with core.redis.pipeline(transaction=True) as pipe:
-        pipe.zrem(key, connection)
-        pipe.zremrangebyscore(key, "-inf", time.time())
-        pipe.zcard(key)
-        _, _, open_consoles = await pipe.execute()
-    if open_consoles == 0:
-        await _connection_event(core, workspace_id, user_id, "agent.disconnected")
-
-
-async def _connection_event(core: Core, workspace_id: int, user_id: int, kind: str) -> None:
-    async with core.pool.acquire() as conn, conn.transaction():
-        logged = await events.record(conn, Event(kind, workspace_id, actor_user_id=user_id))
-    await events.publish(core.redis, [logged])
 
 
 async def transfer(core: Core, workspace_id: int, user_id: int, interaction_id: int, *,

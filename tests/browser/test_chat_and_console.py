@@ -17,8 +17,17 @@ from tests.live import eventually
 pytestmark = pytest.mark.browser
 
 
-async def _the_one_offered(ana: Agent, ben: Agent) -> tuple[Agent, Agent]:
-    """(the agent with the offer, the other); fails unless exactly one has one."""
+async def _two_agents_one_chat(
+    people: People, base_url: str, agents: dict[str, str], text: str
+) -> tuple[Agent, Agent]:
+    """Ana and Ben available, then one customer's chat: (the agent offered it, the other).
+    Fails unless exactly one of them has the offer."""
+    ana = Agent(await people("ana"), base_url)
+    ben = Agent(await people("ben"), base_url)
+    await ana.log_in(agents["ana"])
+    await ben.log_in(agents["ben"])
+    await Customer(await people("customer"), base_url).start("Lee", "Sales", text)
+
     async def counts() -> tuple[int, int] | None:
         seen = (await ana.offers.count(), await ben.offers.count())
         return seen if sum(seen) else None
@@ -102,14 +111,7 @@ async def test_a_dropped_connection_and_a_reload_lose_nothing_and_repeat_nothing
 async def test_two_agents_and_one_chat_exactly_one_gets_it(
     people: People, base_url: str, agents: dict[str, str], core: Core
 ) -> None:
-    ana = Agent(await people("ana"), base_url)
-    ben = Agent(await people("ben"), base_url)
-    await ana.log_in(agents["ana"])
-    await ben.log_in(agents["ben"])
-    customer = Customer(await people("customer"), base_url)
-    await customer.start("Lee", "Sales", "Just one of you, please")
-
-    winner, other = await _the_one_offered(ana, ben)
+    winner, other = await _two_agents_one_chat(people, base_url, agents, "Just one of you, please")
     await winner.accept()
     await asyncio.sleep(1)
     await expect(other.offers).to_have_count(0)
@@ -142,14 +144,7 @@ async def test_markup_from_a_customer_is_shown_as_text(
 async def test_a_rejected_offer_goes_to_the_next_agent(
     people: People, base_url: str, agents: dict[str, str]
 ) -> None:
-    ana = Agent(await people("ana"), base_url)
-    ben = Agent(await people("ben"), base_url)
-    await ana.log_in(agents["ana"])
-    await ben.log_in(agents["ben"])
-    customer = Customer(await people("customer"), base_url)
-    await customer.start("Noor", "Sales", "Anyone?")
-
-    first, second = await _the_one_offered(ana, ben)
+    first, second = await _two_agents_one_chat(people, base_url, agents, "Anyone?")
     await first.page.keyboard.press("r")  # the console's key for Reject
     await expect(second.offers).to_have_count(1)
     await expect(first.offers).to_have_count(0)
