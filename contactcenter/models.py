@@ -16,6 +16,16 @@ ATTACHABLE_STATES: tuple[InteractionState, ...] = ("queued", "offered", "assigne
 
 
 @dataclass(frozen=True)
+class Attachment:
+    """Media that came with a message: at the provider's `url`, or its `content` here."""
+
+    content_type: str
+    url: str | None = None
+    filename: str = ""
+    content: bytes | None = None
+
+
+@dataclass(frozen=True)
 class InboundMessage:
     """One customer message as every channel adapter hands it over, whatever the channel.
 
@@ -24,6 +34,7 @@ class InboundMessage:
     number an SMS was sent to), already resolved to a queue name; None means the channel default.
     `client_id` is the id the sender's own client gave the message (the chat widget's), echoed
     back so the client can match the stored message to the one it already shows.
+    `our_address` is where the customer wrote to (our Twilio number): replies go out from it.
     """
 
     workspace_id: int
@@ -36,6 +47,8 @@ class InboundMessage:
     queue: str | None = None
     received_at: datetime | None = None
     client_id: str | None = None
+    our_address: str | None = None
+    attachments: tuple[Attachment, ...] = ()
     raw: dict[str, Any] | None = field(default=None, compare=False)
 
 

@@ -136,6 +136,12 @@ class SmsConfig(_Strict):
     default_queue: str = ""
     numbers: dict[str, str] = Field(default_factory=dict)
     keywords: dict[str, str] = Field(default_factory=dict)
+    # The answer to a waiting customer; {position} and {wait} are filled in. Empty: none.
+    queue_reply: str = Field(default="", max_length=320)
+    # Not repeated to the same conversation more often than this.
+    queue_reply_every_seconds: int = Field(default=300, ge=0, le=86_400)
+    # The answer to HELP.
+    help_reply: str = Field(default="", max_length=320)
 
 
 class VoiceConfig(_Strict):
@@ -215,6 +221,8 @@ class Environment:
     config_path: Path
     twilio_account_sid: str | None
     twilio_auth_token: str | None
+    # Where the Twilio REST API is: Twilio's own unless a test or a proxy says otherwise.
+    twilio_api_url: str | None
     imap: MailServer | None
     smtp: MailServer | None
     email_address: str | None
@@ -397,6 +405,10 @@ def read_environment(environ: Mapping[str, str]) -> Environment:
     sid = get("TWILIO_ACCOUNT_SID")
     if sid and not (len(sid) == 34 and sid.startswith("AC")):
         raise ConfigError("TWILIO_ACCOUNT_SID", "must be 'AC' followed by 32 characters")
+    twilio_api_url = get("CC_TWILIO_API_URL")
+    if twilio_api_url:
+        _check_url("CC_TWILIO_API_URL", twilio_api_url, ("http", "https"))
+        twilio_api_url = twilio_api_url.rstrip("/")
     email_address = get("CC_EMAIL_ADDRESS")
     if email_address and "@" not in email_address:
         raise ConfigError("CC_EMAIL_ADDRESS", f"{email_address!r} is not an email address")
@@ -408,6 +420,7 @@ def read_environment(environ: Mapping[str, str]) -> Environment:
         config_path=Path(get("CC_CONFIG") or DEFAULT_CONFIG_PATH),
         twilio_account_sid=sid,
         twilio_auth_token=get("TWILIO_AUTH_TOKEN"),
+        twilio_api_url=twilio_api_url,
         imap=_mail_server(environ, "CC_IMAP", default_port=993),
         smtp=_mail_server(environ, "CC_SMTP", default_port=587),
         email_address=email_address,

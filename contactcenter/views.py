@@ -30,6 +30,7 @@ def message_view(row: asyncpg.Record | dict[str, Any]) -> dict[str, Any]:
         "author": row["author"],
         "body": row["body"],
         "status": row["delivery_status"],
+        "error": row["delivery_error"],
         "client_id": row["client_id"],
         "created_at": iso(row["created_at"]),
     }
@@ -37,7 +38,7 @@ def message_view(row: asyncpg.Record | dict[str, Any]) -> dict[str, Any]:
 
 _MESSAGES = """
     SELECT m.id, m.interaction_id, m.channel, m.direction, m.body, m.delivery_status,
-           m.client_id, m.created_at, coalesce(u.display_name, '') AS author
+           m.delivery_error, m.client_id, m.created_at, coalesce(u.display_name, '') AS author
     FROM messages m LEFT JOIN users u ON u.id = m.author_user_id
     WHERE m.interaction_id = $1 {where}
     ORDER BY m.id DESC LIMIT {limit}"""

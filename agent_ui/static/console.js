@@ -201,6 +201,13 @@
           if (id === S.selected) renderMessages();
         }
         break;
+      case "delivery":
+        if (conv) {
+          conv.messages.forEach(function (m) { if (m.id === ev.message_id) { m.status = ev.status; m.error = ev.error; } });
+          if (id === S.selected) renderMessages();
+          if (ev.status === "failed" || ev.status === "undelivered") toast("Not delivered: " + (ev.error || ev.status), "bad");
+        }
+        break;
       case "customer_left":
         if (conv) { conv.customerLeft = true; if (id === S.selected) renderConversation(); }
         break;
@@ -345,9 +352,14 @@
       var cls = m.direction === "inbound" ? "in" : m.direction === "internal" ? "note" : "out";
       var who = m.direction === "inbound" ? c.customer.name : m.author || "You";
       var meta = [who, time(m.created_at)];
-      if (m.direction === "outbound") meta.push({pending: "Sending\u2026", queued: "Queued", sent: "Sent", delivered: "Delivered", read: "Read"}[m.status] || m.status);
+      if (m.direction === "outbound") {
+        meta.push(({pending: "Sending\u2026", queued: "Queued", sending: "Sending", sent: "Sent", delivered: "Delivered",
+                    read: "Read", undelivered: "Not delivered", failed: "Failed"}[m.status] || m.status) +
+                  (m.error ? " (" + m.error + ")" : ""));
+      }
       if (m.direction === "internal") meta.unshift("Internal note");
-      list.appendChild(h("li", {cls: "msg " + cls, "data-id": m.id || ""}, [
+      list.appendChild(h("li", {cls: "msg " + cls + (m.status === "failed" || m.status === "undelivered" ? " failed" : ""),
+                                "data-id": m.id || ""}, [
         h("div", {cls: "bubble", text: m.body}),
         h("div", {cls: "meta", text: meta.filter(Boolean).join(" \u00b7 ")}),
       ]));

@@ -11,6 +11,7 @@ from typing import Literal
 import asyncpg
 
 from contactcenter import events, feeds, views
+from contactcenter.actions.sms import is_opted_out
 from contactcenter.actions.work import request
 from contactcenter.core import Core
 from contactcenter.errors import Conflict, Forbidden, InputError, NotFound
@@ -30,19 +31,21 @@ class Conversation:
     interaction_id: int
     state: str
     info: InteractionInfo
+    their_address: str | None
 
 
 async def _conversation(conn: asyncpg.Connection, workspace_id: int, interaction_id: int,
                         lock: bool = False) -> Conversation:
     row = await conn.fetchrow(
-        """SELECT i.state, i.channel, i.customer_id, i.agent_id, u.display_name
+        """SELECT i.state, i.channel, i.customer_id, i.agent_id, u.display_name, i.their_address
            FROM interactions i LEFT JOIN users u ON u.id = i.agent_id
            WHERE i.id = $1 AND i.workspace_id = $2""" + (" FOR UPDATE OF i" if lock else ""),
         interaction_id, workspace_id)
     if row is None:
         raise NotFound("no_such_interaction", f"no interaction {interaction_id}")
     return Conversation(interaction_id, row["state"], InteractionInfo(
-        row["channel"], row["customer_id"], row["agent_id"], row["display_name"]))
+        row["channel"], row["customer_id"], row["agent_id"], row["display_name"]),
+        row["their_address"])
 
 
 def check_client_id(client_id: str | None) -> None:
@@ -72,6 +75,10 @@ async def send_message(
         if not internal and conv.state != "assigned":
             raise Conflict("conversation_ended",
                            "the conversation has ended; you can still add an internal note")
+        if (not internal and conv.info.channel == "sms" and conv.their_address
+                and await is_opted_out(conn, workspace_id, conv.their_address)):
+            raise Conflict("opted_out", f"{conv.their_address} replied STOP: no SMS can be sent "
+                           "to it until they reply START")
         if client_id is not None:
             seen = await conn.fetchval(
                 """SELECT id FROM messages WHERE interaction_id = $1 AND direction = $2

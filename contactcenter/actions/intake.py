@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import asyncpg
 
 from contactcenter import events, feeds, views
@@ -110,8 +112,15 @@ async def do_receive_inbound(
         msg.received_at, msg.client_id,
     )
     await conn.execute(
-        "UPDATE interactions SET last_message_at = now() WHERE id = $1", interaction_id
-    )
+        """UPDATE interactions SET last_message_at = now(), their_address = $3,
+               our_address = coalesce($2, our_address) WHERE id = $1""",
+        interaction_id, msg.our_address, address)
+    for a in msg.attachments:
+        await conn.execute(
+            """INSERT INTO attachments (workspace_id, message_id, content_type, url, filename,
+                   size_bytes, content) VALUES ($1, $2, $3, $4, $5, $6, $7)""",
+            ws, message_id, a.content_type, a.url, a.filename,
+            None if a.content is None else len(a.content), a.content)
     logged.append(await events.record(conn, Event(
         "message.received", ws, {"message_id": message_id, "channel": msg.channel},
         interaction_id=interaction_id, customer_id=customer_id)))
@@ -171,3 +180,17 @@ async def _open_interaction(
         msg.subject[:500],
     )
     return interaction_id
+
+
+async def keep_unreadable(core: Core, workspace_id: int, source: str, problem: str,
+                          payload: dict[str, Any]) -> int:
+    """Keep a provider payload we could not read, whole, flagged for a person."""
+    async with core.pool.acquire() as conn, conn.transaction():
+        payload_id: int = await conn.fetchval(
+            """INSERT INTO unreadable_payloads (workspace_id, source, problem, payload)
+               VALUES ($1, $2, $3, $4) RETURNING id""", workspace_id, source, problem, payload)
+        logged = await events.record(conn, Event(
+            "payload.unreadable", workspace_id, {"id": payload_id, "source": source,
+                                                 "problem": problem}))
+    await events.publish(core.redis, [logged])
+    return payload_id

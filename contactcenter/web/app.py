@@ -14,6 +14,8 @@ from collections.abc import AsyncIterator, Callable
 from aiohttp import WSCloseCode, web
 
 from agent_ui import console_page, home
+from channels.twilio_sms import adapter as sms_adapter
+from channels.twilio_sms import sender as sms_sender
 from channels.webchat import adapter as webchat
 from contactcenter.core import Core, connect_redis
 from contactcenter.settings import Settings
@@ -98,10 +100,12 @@ def create_app(settings: Settings, database_url: str, redis_url: str) -> web.App
     app.cleanup_ctx.append(_core_context(settings, database_url, redis_url))
     app.cleanup_ctx.append(_feed_hub_context)
     app.cleanup_ctx.append(_routing_context)
+    app.cleanup_ctx.append(sms_sender.sender_context)
     sockets: weakref.WeakKeyDictionary[web.WebSocketResponse, str] = weakref.WeakKeyDictionary()
     app[SOCKETS] = sockets
     app.on_shutdown.append(_close_sockets)
-    groups = [health.routes, auth.routes, work.routes, conversations.routes, docs]
+    groups = [health.routes, auth.routes, work.routes, conversations.routes, sms_adapter.routes,
+              docs]
     app[API_ROUTES] = groups
     for group in groups:
         group.add_to(app)

@@ -1,0 +1,1 @@
+"""SMS through Twilio: inbound and status webhooks, consent keywords, and the sender."""

@@ -1,0 +1,97 @@
+"""Twilio's SMS webhooks: an incoming message, and delivery reports for the ones we sent.
+
+Twilio waits at most 15 s and does not retry a 5xx, so each handler answers right after the
+durable write. A payload we cannot read is kept whole and flagged, and answered 400.
+"""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from channels.twilio_sms import parse
+from channels.twilio_sms.parse import UnreadablePayload
+from channels.twilio_webhook import signed_form
+from contactcenter.actions import receive_inbound, sms
+from contactcenter.actions.intake import keep_unreadable
+from contactcenter.errors import InputError, NotFound
+from contactcenter.models import InboundMessage
+from contactcenter.web.keys import CORE, WORKSPACE_ID
+from contactcenter.web.openapi import ApiRoutes, Response
+
+routes = ApiRoutes(tag="channels")
+
+_TWIML = {"type": "string", "description": "TwiML (text/xml)"}
+
+
+def _twiml(reply: str | None = None) -> web.Response:
+    return web.Response(text=parse.twiml(reply), content_type="text/xml")
+
+
+async def _unreadable(request: web.Request, source: str, form: dict[str, str],
+                      exc: UnreadablePayload) -> InputError:
+    stored = await keep_unreadable(request.app[CORE], request.app[WORKSPACE_ID], source, str(exc),
+                                   form)
+    return InputError("unreadable_payload", f"{exc}; kept as unreadable payload {stored}")
+
+
+@routes.route(
+    "POST", "/channels/twilio/sms", summary="Twilio: an SMS or MMS came in",
+    responses={200: Response("stored (once per MessageSid); TwiML, maybe with an answer", _TWIML),
+               400: Response("a payload we cannot read (kept and flagged)"),
+               403: Response("missing or wrong X-Twilio-Signature"),
+               404: Response("SMS is not enabled")},
+)
+async def incoming(request: web.Request) -> web.Response:
+    core = request.app[CORE]
+    ws = request.app[WORKSPACE_ID]
+    config = core.config.channels.sms
+    if not config.enabled:
+        raise NotFound("sms_disabled", "SMS is not enabled on this server (channels.sms.enabled)")
+    form = await signed_form(request)
+    try:
+        received = parse.parse_inbound(form)
+    except UnreadablePayload as exc:
+        raise await _unreadable(request, "twilio_sms", form, exc) from None
+
+    consent = parse.consent_keyword(received.body)
+    if consent is not None:
+        if consent != "help":
+            await sms.set_consent(core, ws, received.sender, consent == "opt_out",
+                                  received.body.strip().upper())
+        # Twilio answers STOP and START itself; HELP gets the configured text.
+        return _twiml(config.help_reply if consent == "help" else None)
+
+    result = await receive_inbound(core, InboundMessage(
+        workspace_id=ws, channel="sms", sender=received.sender, body=received.body,
+        provider_message_id=received.message_sid, queue=parse.queue_hint(received, config),
+        our_address=received.to, attachments=received.media, raw=form))
+    if result.duplicate or not config.queue_reply:
+        return _twiml()
+    place = await sms.queue_reply_due(core, ws, result.interaction_id,
+                                      config.queue_reply_every_seconds)
+    if place is None:
+        return _twiml()
+    return _twiml(parse.queue_reply(config.queue_reply, place["position"],
+                                    place["estimated_wait_seconds"]))
+
+
+@routes.route(
+    "POST", "/channels/twilio/sms/status", summary="Twilio: delivery report for an SMS we sent",
+    responses={204: Response("recorded (a late, older report changes nothing)"),
+               400: Response("a payload we cannot read (kept and flagged)"),
+               403: Response("missing or wrong X-Twilio-Signature"),
+               404: Response("SMS is not enabled")},
+)
+async def status(request: web.Request) -> web.Response:
+    core = request.app[CORE]
+    if not core.config.channels.sms.enabled:
+        raise NotFound("sms_disabled", "SMS is not enabled on this server (channels.sms.enabled)")
+    form = await signed_form(request)
+    try:
+        report = parse.parse_status(form)
+    except UnreadablePayload as exc:
+        raise await _unreadable(request, "twilio_sms_status", form, exc) from None
+    # A report for a message we do not know (sent from Twilio's console) is acknowledged.
+    await sms.record_delivery(core, request.app[WORKSPACE_ID], report.message_sid, report.status,
+                              report.error_code)
+    return web.Response(status=204)

@@ -1,0 +1,42 @@
+"""Twilio's webhook signature, for SMS and voice alike.
+
+Twilio signs each webhook with HMAC-SHA1 over the full public URL it called plus the sorted POST
+parameters, keyed by the account's auth token (`X-Twilio-Signature`). The URL must be the one
+Twilio used, so behind a proxy it comes from CC_PUBLIC_URL, never from the Host header.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from aiohttp import web
+from twilio.request_validator import RequestValidator
+
+from contactcenter.errors import Forbidden, NotFound
+from contactcenter.web.keys import SETTINGS
+
+SIGNATURE_HEADER = "X-Twilio-Signature"
+
+
+def is_signed(auth_token: str, url: str, params: Mapping[str, str], signature: str) -> bool:
+    return bool(RequestValidator(auth_token).validate(url, dict(params), signature))
+
+
+def public_url_of(request: web.Request) -> str:
+    """The URL Twilio called: CC_PUBLIC_URL and the path, or this request's own URL when the
+    server is reached directly (the demo)."""
+    base = request.app[SETTINGS].env.public_url or f"{request.scheme}://{request.host}"
+    return base + request.path_qs
+
+
+async def signed_form(request: web.Request) -> dict[str, str]:
+    """The webhook's form fields, or 403 when the signature is missing or wrong."""
+    token = request.app[SETTINGS].env.twilio_auth_token
+    if not token:
+        raise NotFound("twilio_not_configured", "Twilio is not configured on this server")
+    form = {k: v for k, v in (await request.post()).items() if isinstance(v, str)}
+    signature = request.headers.get(SIGNATURE_HEADER, "")
+    if not signature or not is_signed(token, public_url_of(request), form, signature):
+        raise Forbidden("bad_signature", f"missing or wrong {SIGNATURE_HEADER} for "
+                        f"{public_url_of(request)} (is CC_PUBLIC_URL the URL Twilio calls?)")
+    return form

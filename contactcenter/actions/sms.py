@@ -1,0 +1,141 @@
+"""SMS-specific state: consent (STOP/START), delivery reports, and the waiting customer's
+automatic answer."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from contactcenter import events, feeds, views
+from contactcenter.core import Core
+from contactcenter.events import Event
+from contactcenter.feeds import Notice, user_feed
+from contactcenter.identity import InvalidAddress, normalize_phone
+
+# Callbacks can arrive out of order: a delivery status only ever moves up this ladder.
+_RANK = {"queued": 0, "sending": 1, "sent": 2, "delivered": 3, "read": 4, "undelivered": 5,
+         "failed": 5}
+
+
+def _phone(core: Core, raw: str) -> str:
+    try:
+        return normalize_phone(raw, core.config.workspace.default_region)
+    except InvalidAddress:
+        return raw.strip()
+
+
+async def set_consent(core: Core, workspace_id: int, phone: str, opted_out: bool,
+                      keyword: str) -> None:
+    """STOP records an opt-out (nothing is sent to the number until START); START removes it."""
+    number = _phone(core, phone)
+    async with core.pool.acquire() as conn, conn.transaction():
+        if opted_out:
+            await conn.execute(
+                """INSERT INTO sms_opt_outs (workspace_id, phone, keyword) VALUES ($1, $2, $3)
+                   ON CONFLICT (workspace_id, phone) DO UPDATE SET keyword = excluded.keyword,
+                       opted_out_at = now()""", workspace_id, number, keyword)
+        else:
+            await conn.execute(
+                "DELETE FROM sms_opt_outs WHERE workspace_id = $1 AND phone = $2",
+                workspace_id, number)
+        logged = await events.record(conn, Event(
+            "sms.opt_out" if opted_out else "sms.opt_in", workspace_id,
+            {"phone": number, "keyword": keyword}))
+    await events.publish(core.redis, [logged])
+
+
+async def record_delivery(core: Core, workspace_id: int, message_sid: str, status: str,
+                          error_code: str | None) -> bool:
+    """A delivery report for a message we sent. False when no message has that id."""
+    async with core.pool.acquire() as conn, conn.transaction():
+        row = await conn.fetchrow(
+            """SELECT m.id, m.interaction_id, m.delivery_status, i.agent_id FROM messages m
+               JOIN interactions i ON i.id = m.interaction_id
+               WHERE m.workspace_id = $1 AND m.channel = 'sms' AND m.provider_message_id = $2
+               FOR UPDATE OF m""", workspace_id, message_sid)
+        if row is None:
+            return False
+        if _RANK.get(status, 0) <= _RANK.get(row["delivery_status"], 0):
+            return True  # an older report arriving late changes nothing
+        await conn.execute(
+            "UPDATE messages SET delivery_status = $2, delivery_error = $3 WHERE id = $1",
+            row["id"], status, error_code)
+    if row["agent_id"] is not None:
+        await feeds.push(core.redis, [Notice(user_feed(workspace_id, row["agent_id"]), {
+            "kind": "delivery", "interaction_id": row["interaction_id"],
+            "message_id": row["id"], "status": status, "error": error_code})])
+    return True
+
+
+async def queue_reply_due(core: Core, workspace_id: int, interaction_id: int,
+                          every_seconds: int) -> dict[str, Any] | None:
+    """The customer's place in the queue if they should be told it now, else None.
+
+    Claimed in one statement, so two messages arriving together answer once."""
+    async with core.pool.acquire() as conn:
+        claimed = await conn.fetchval(
+            """UPDATE interactions SET queue_reply_at = now()
+               WHERE id = $1 AND workspace_id = $2 AND state IN ('queued', 'offered')
+                 AND (queue_reply_at IS NULL
+                      OR queue_reply_at < now() - make_interval(secs => $3))
+               RETURNING id""", interaction_id, workspace_id, every_seconds)
+        if claimed is None:
+            return None
+        return await views.queue_position(conn, workspace_id, interaction_id)
+
+
+async def is_opted_out(conn: Any, workspace_id: int, phone: str) -> bool:
+    return bool(await conn.fetchval(
+        "SELECT 1 FROM sms_opt_outs WHERE workspace_id = $1 AND phone = $2", workspace_id, phone))
+
+
+MAX_SEND_ATTEMPTS = 6
+
+
+async def claim_outgoing(core: Core, workspace_id: int, limit: int = 10) -> list[dict[str, Any]]:
+    """SMS replies due to be sent, claimed for this node (another node skips them). A reply to
+    a number that opted out is failed here instead: nothing is ever sent to it."""
+    async with core.pool.acquire() as conn, conn.transaction():
+        rows = await conn.fetch(
+            """UPDATE messages m SET delivery_status = 'sending',
+                   send_attempts = m.send_attempts + 1
+               FROM (SELECT id FROM messages WHERE workspace_id = $1 AND channel = 'sms'
+                       AND direction = 'outbound' AND delivery_status = 'queued'
+                       AND (send_after IS NULL OR send_after <= now())
+                     ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED) due,
+                    interactions i
+               WHERE m.id = due.id AND i.id = m.interaction_id
+               RETURNING m.id, m.body, m.send_attempts, m.interaction_id, i.agent_id,
+                         i.their_address, i.our_address""", workspace_id, limit)
+        claimed = []
+        for row in rows:
+            if row["their_address"] and await is_opted_out(conn, workspace_id, row["their_address"]):
+                await conn.execute(
+                    """UPDATE messages SET delivery_status = 'failed',
+                           delivery_error = 'opted out (STOP)' WHERE id = $1""", row["id"])
+                continue
+            claimed.append(dict(row))
+    return claimed
+
+
+async def sent(core: Core, workspace_id: int, message: dict[str, Any], sid: str) -> None:
+    """Twilio took the message: from now on its delivery reports tell what happens."""
+    async with core.pool.acquire() as conn:
+        await conn.execute(
+            """UPDATE messages SET provider_message_id = $2, delivery_error = NULL
+               WHERE id = $1""", message["id"], sid)
+
+
+async def not_sent(core: Core, workspace_id: int, message: dict[str, Any], error: str,
+                   retry_in: float | None) -> None:
+    """Twilio refused (or could not be reached). With `retry_in`, try again after it, up to
+    MAX_SEND_ATTEMPTS; otherwise (or after the last attempt) the message has failed."""
+    failed = retry_in is None or message["send_attempts"] >= MAX_SEND_ATTEMPTS
+    async with core.pool.acquire() as conn:
+        await conn.execute(
+            """UPDATE messages SET delivery_status = $2, delivery_error = $3,
+                   send_after = now() + make_interval(secs => $4) WHERE id = $1""",
+            message["id"], "failed" if failed else "queued", error, retry_in or 0.0)
+    if failed and message["agent_id"] is not None:
+        await feeds.push(core.redis, [Notice(user_feed(workspace_id, message["agent_id"]), {
+            "kind": "delivery", "interaction_id": message["interaction_id"],
+            "message_id": message["id"], "status": "failed", "error": error})])
