@@ -7,7 +7,7 @@ from typing import Any
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
-JSON_PREFIXES = ("/api", "/healthz")
+JSON_PREFIXES = ("/api", "/healthz", "/channels")
 
 
 async def test_document_lists_every_json_route(
