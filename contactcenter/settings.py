@@ -144,9 +144,24 @@ class SmsConfig(_Strict):
     help_reply: str = Field(default="", max_length=320)
 
 
+class MenuOption(_Strict):
+    """One choice of the phone menu: press `digit` or say one of `words` to reach `queue`."""
+
+    digit: str = Field(pattern=r"^[0-9*#]$")
+    words: list[str] = Field(default_factory=list)
+    queue: str
+    label: str = Field(min_length=1, max_length=100)
+
+
 class VoiceConfig(_Strict):
     enabled: bool = False
     default_queue: str = ""
+    greeting: str = Field(default="Thank you for calling.", max_length=500)
+    # Empty: callers go straight to default_queue.
+    menu: list[MenuOption] = Field(default_factory=list)
+    hold_music_url: str = ""
+    # How long a caller hears hold music between announcements of their place in line.
+    announce_every_seconds: int = Field(default=45, ge=10, le=600)
 
 
 class EmailConfig(_Strict):
@@ -313,6 +328,14 @@ def check_references(cfg: FileConfig) -> None:
             need_queue(key, name)
     for topic, name in ch.webchat.topics.items():
         need_queue(f"channels.webchat.topics.{topic}", name)
+    for i, option in enumerate(ch.voice.menu):
+        need_queue(f"channels.voice.menu[{i}].queue", option.queue)
+    digits = [o.digit for o in ch.voice.menu]
+    for i, digit in enumerate(digits):
+        if digits.index(digit) != i:
+            raise ConfigError(f"channels.voice.menu[{i}].digit", f"digit {digit} is used twice")
+    if ch.voice.hold_music_url:
+        _check_url("channels.voice.hold_music_url", ch.voice.hold_music_url, ("http", "https"))
     for keyword, name in ch.sms.keywords.items():
         need_queue(f"channels.sms.keywords.{keyword}", name)
     for number, name in ch.sms.numbers.items():

@@ -304,6 +304,7 @@
     S.convs.forEach(function (c) {
       n++;
       var last = (c.messages || []).filter(function (m) { return m.direction !== "internal"; }).slice(-1)[0];
+      // A call's conversation is spoken: its list line shows the last thing that happened.
       var state = c.state === "assigned" ? "" : c.state === "wrapup" ? "Wrap-up" : "Ended";
       var item = h("li", {cls: "conv" + (c.id === S.selected ? " selected" : "") + (S.unread[c.id] ? " unread" : ""),
                           tabindex: "0", "data-id": c.id, title: "Alt+" + n,
@@ -349,6 +350,10 @@
     if (!c) return;
     list.textContent = "";
     (c.messages || []).forEach(function (m) {
+      if (m.direction === "event") {  // what happened on a call: a line of the timeline
+        list.appendChild(h("li", {cls: "system", "data-id": m.id, text: m.body + " \u00b7 " + time(m.created_at)}));
+        return;
+      }
       var cls = m.direction === "inbound" ? "in" : m.direction === "internal" ? "note" : "out";
       var who = m.direction === "inbound" ? c.customer.name : m.author || "You";
       var meta = [who, time(m.created_at)];

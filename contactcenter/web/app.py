@@ -16,6 +16,8 @@ from aiohttp import WSCloseCode, web
 from agent_ui import console_page, home
 from channels.twilio_sms import adapter as sms_adapter
 from channels.twilio_sms import sender as sms_sender
+from channels.twilio_voice import adapter as voice_adapter
+from channels.twilio_voice import bridger as voice_bridger
 from channels.webchat import adapter as webchat
 from contactcenter.core import Core, connect_redis
 from contactcenter.settings import Settings
@@ -101,11 +103,12 @@ def create_app(settings: Settings, database_url: str, redis_url: str) -> web.App
     app.cleanup_ctx.append(_feed_hub_context)
     app.cleanup_ctx.append(_routing_context)
     app.cleanup_ctx.append(sms_sender.sender_context)
+    app.cleanup_ctx.append(voice_bridger.bridger_context)
     sockets: weakref.WeakKeyDictionary[web.WebSocketResponse, str] = weakref.WeakKeyDictionary()
     app[SOCKETS] = sockets
     app.on_shutdown.append(_close_sockets)
     groups = [health.routes, auth.routes, work.routes, conversations.routes, sms_adapter.routes,
-              docs]
+              voice_adapter.routes, docs]
     app[API_ROUTES] = groups
     for group in groups:
         group.add_to(app)

@@ -1,6 +1,7 @@
 """A fake of Twilio's REST API on loopback, for the real `twilio` library to call.
 
-Same paths, form fields, Basic auth, JSON bodies and status codes as Twilio's Messages API.
+Same paths, form fields, Basic auth, JSON bodies and status codes as Twilio's Messages and
+Calls APIs.
 Every request is recorded for the test to assert on; `fail_next` makes the next requests fail
 the way Twilio does (429 Too Many Requests, 500...) with Twilio's JSON error body.
 """
@@ -37,6 +38,8 @@ class FakeTwilio:
     def app(self) -> web.Application:
         app = web.Application()
         app.router.add_post("/2010-04-01/Accounts/{account}/Messages.json", self._create_message)
+        app.router.add_post("/2010-04-01/Accounts/{account}/Calls.json", self._create_call)
+        app.router.add_post("/2010-04-01/Accounts/{account}/Calls/{call}.json", self._update_call)
         return app
 
     def _authorized(self, request: web.Request) -> bool:
@@ -49,16 +52,27 @@ class FakeTwilio:
                                   "more_info": f"https://www.twilio.com/docs/errors/{code}",
                                   "status": status}, status=status)
 
-    async def _create_message(self, request: web.Request) -> web.Response:
+    async def _accept(self, request: web.Request) -> tuple[dict[str, str], web.Response | None]:
+        """Record the request; the error Twilio would answer instead, if any."""
         if not self._authorized(request):
-            return self._error(401, 20003, "Authenticate")
+            return {}, self._error(401, 20003, "Authenticate")
         form = {k: v for k, v in (await request.post()).items() if isinstance(v, str)}
         account = request.match_info["account"]
         self.requests.append(Recorded(request.method, request.path, form, account))
         if account != self.account_sid:
-            return self._error(404, 20404, "The requested resource was not found")
+            return form, self._error(404, 20404, "The requested resource was not found")
         if self.failures:
-            return self._error(*self.failures.pop(0))
+            return form, self._error(*self.failures.pop(0))
+        return form, None
+
+    def calls_to(self, suffix: str) -> list[Recorded]:
+        return [r for r in self.requests if r.path.endswith(suffix)]
+
+    async def _create_message(self, request: web.Request) -> web.Response:
+        form, refused = await self._accept(request)
+        if refused is not None:
+            return refused
+        account = request.match_info["account"]
         if "To" not in form or not ("Body" in form or "MediaUrl" in form):
             return self._error(400, 21602, "Message body is required.")
         sid = "SM" + secrets.token_hex(16)
@@ -73,3 +87,29 @@ class FakeTwilio:
             "subresource_uris": {"media": f"/2010-04-01/Accounts/{account}/Messages/{sid}/Media.json"},
         }
         return web.json_response(body, status=201)
+
+    @staticmethod
+    def _call(account: str, sid: str, form: dict[str, str], status: str) -> dict[str, Any]:
+        now = datetime.now(UTC).strftime("%a, %d %b %Y %H:%M:%S +0000")
+        return {"sid": sid, "account_sid": account, "to": form.get("To"), "from": form.get("From"),
+                "status": status, "direction": "outbound-api", "api_version": "2010-04-01",
+                "date_created": now, "date_updated": now, "start_time": None, "end_time": None,
+                "duration": None, "price": None, "parent_call_sid": None,
+                "uri": f"/2010-04-01/Accounts/{account}/Calls/{sid}.json"}
+
+    async def _create_call(self, request: web.Request) -> web.Response:
+        form, refused = await self._accept(request)
+        if refused is not None:
+            return refused
+        if "To" not in form or "From" not in form or not ("Url" in form or "Twiml" in form):
+            return self._error(400, 21205, "Url or Twiml parameter is required.")
+        account = request.match_info["account"]
+        return web.json_response(self._call(account, "CA" + secrets.token_hex(16), form, "queued"),
+                                 status=201)
+
+    async def _update_call(self, request: web.Request) -> web.Response:
+        form, refused = await self._accept(request)
+        if refused is not None:
+            return refused
+        account, sid = request.match_info["account"], request.match_info["call"]
+        return web.json_response(self._call(account, sid, form, "in-progress"))

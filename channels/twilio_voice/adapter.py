@@ -1,0 +1,104 @@
+"""Twilio's voice webhooks: a call comes in, the caller chooses, waits with music and their
+place in line, is bridged to the agent who accepted, and hangs up.
+
+    POST /channels/twilio/voice          the call arrives: greeting and menu
+    POST /channels/twilio/voice/menu     the caller chose: into the queue
+    POST /channels/twilio/voice/hold     the hold loop, asked again after each round of music
+    POST /channels/twilio/voice/status   call status callbacks (hang-ups, durations)
+"""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from channels.twilio_sms.parse import UnreadablePayload
+from channels.twilio_voice import twiml
+from channels.twilio_webhook import signed_form
+from contactcenter import views
+from contactcenter.actions import calls
+from contactcenter.actions.intake import keep_unreadable
+from contactcenter.errors import InputError, NotFound
+from contactcenter.web.keys import CORE, WORKSPACE_ID
+from contactcenter.web.openapi import ApiRoutes, Response
+
+routes = ApiRoutes(tag="channels")
+
+_TWIML = {"type": "string", "description": "TwiML (text/xml)"}
+_REFUSALS = {400: Response("a payload we cannot read (kept and flagged)"),
+             403: Response("missing or wrong X-Twilio-Signature"),
+             404: Response("voice is not enabled")}
+MENU, HOLD = "/channels/twilio/voice/menu", "/channels/twilio/voice/hold"
+
+
+def _xml(text: str) -> web.Response:
+    return web.Response(text=text, content_type="text/xml")
+
+
+async def _call(request: web.Request, source: str) -> tuple[dict[str, str], twiml.CallWebhook]:
+    if not request.app[CORE].config.channels.voice.enabled:
+        raise NotFound("voice_disabled", "voice is not enabled (channels.voice.enabled)")
+    form = await signed_form(request)
+    try:
+        return form, twiml.parse_call(form)
+    except UnreadablePayload as exc:
+        stored = await keep_unreadable(request.app[CORE], request.app[WORKSPACE_ID], source,
+                                       str(exc), form)
+        raise InputError("unreadable_payload", f"{exc}; kept as unreadable payload {stored}") from None
+
+
+@routes.route("POST", "/channels/twilio/voice", summary="Twilio: a call comes in",
+              responses={200: Response("the greeting and the menu", _TWIML), **_REFUSALS})
+async def incoming(request: web.Request) -> web.Response:
+    await _call(request, "twilio_voice")
+    return _xml(twiml.menu(request.app[CORE].config.channels.voice, MENU))
+
+
+@routes.route("POST", MENU, summary="Twilio: the caller pressed or said a menu choice (or not)",
+              responses={200: Response("the queue's hold loop", _TWIML), **_REFUSALS})
+async def menu_choice(request: web.Request) -> web.Response:
+    form, call = await _call(request, "twilio_voice")
+    core = request.app[CORE]
+    config = core.config.channels.voice
+    queue = twiml.chosen_queue(form, config)
+    label = next((o.label for o in config.menu if o.queue == queue), "")
+    await calls.call_queued(core, request.app[WORKSPACE_ID], call.call_sid, call.caller,
+                            call.called, queue, label)
+    return await _hold(request, call.call_sid)
+
+
+@routes.route("POST", HOLD, summary="Twilio: the hold loop asks what next",
+              responses={200: Response("music with the place in line, or the agent", _TWIML),
+                         **_REFUSALS})
+async def hold(request: web.Request) -> web.Response:
+    _, call = await _call(request, "twilio_voice")
+    return await _hold(request, call.call_sid)
+
+
+async def _hold(request: web.Request, call_sid: str) -> web.Response:
+    core = request.app[CORE]
+    ws = request.app[WORKSPACE_ID]
+    config = core.config.channels.voice
+    known = await calls.call_of(core, ws, call_sid)
+    if known is None:
+        return _xml(twiml.menu(config, MENU))  # we lost track of it: start over, never drop it
+    if known["state"] == "assigned":
+        # Accepted meanwhile: into the conference, where the agent's leg joins.
+        return _xml(twiml.conference(twiml.conference_name(known["interaction_id"]), start=False))
+    if known["state"] not in ("queued", "offered"):
+        return _xml(twiml.goodbye("Sorry, we cannot take your call now. Please try again later."))
+    async with core.pool.acquire() as conn:
+        place = await views.queue_position(conn, ws, known["interaction_id"])
+    if place is None:
+        return _xml(twiml.hold(None, None, config, HOLD))
+    return _xml(twiml.hold(place["position"], place["estimated_wait_seconds"], config, HOLD))
+
+
+@routes.route("POST", "/channels/twilio/voice/status",
+              summary="Twilio: a call's status changed (ringing, answered, ended...)",
+              responses={204: Response("recorded"), **_REFUSALS})
+async def status(request: web.Request) -> web.Response:
+    _, call = await _call(request, "twilio_voice_status")
+    if call.status in twiml.ENDED:
+        await calls.call_ended(request.app[CORE], request.app[WORKSPACE_ID], call.call_sid,
+                               call.status, call.duration_seconds)
+    return web.Response(status=204)

@@ -1,0 +1,104 @@
+"""What Twilio is told to do with a call (TwiML), and what its voice webhooks mean. No I/O."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from twilio.twiml.voice_response import Gather, VoiceResponse
+
+from channels.twilio_sms.parse import UnreadablePayload, wait_words
+from contactcenter.settings import VoiceConfig
+
+_CALL_SID = re.compile(r"^CA[0-9a-fA-F]{32}$")
+# Twilio's final call statuses: the call is over.
+ENDED = frozenset({"completed", "busy", "no-answer", "canceled", "failed"})
+
+
+@dataclass(frozen=True)
+class CallWebhook:
+    call_sid: str
+    caller: str
+    called: str
+    status: str
+    duration_seconds: int | None
+
+
+def parse_call(form: dict[str, str]) -> CallWebhook:
+    sid = form.get("CallSid", "")
+    if not _CALL_SID.match(sid):
+        raise UnreadablePayload(f"CallSid {sid!r} is not a Twilio call id")
+    caller, called = form.get("From", "").strip(), form.get("To", "").strip()
+    if not caller or not called:
+        raise UnreadablePayload("no From or To")
+    duration = form.get("CallDuration") or form.get("DialCallDuration")
+    try:
+        seconds = int(duration) if duration else None
+    except ValueError:
+        raise UnreadablePayload(f"CallDuration {duration!r} is not a number") from None
+    return CallWebhook(sid, caller, called, form.get("CallStatus", "").strip().lower(), seconds)
+
+
+def chosen_queue(form: dict[str, str], config: VoiceConfig) -> str | None:
+    """The menu option the caller pressed or said; None when nothing matched."""
+    digits = form.get("Digits", "").strip()
+    speech = form.get("SpeechResult", "").lower()
+    for option in config.menu:
+        if digits == option.digit:
+            return option.queue
+    for option in config.menu:
+        if any(re.search(rf"\b{re.escape(w.lower())}\b", speech) for w in option.words):
+            return option.queue
+    return None
+
+
+def menu(config: VoiceConfig, action: str) -> str:
+    """The greeting and the menu, listening for a digit or a word; silence goes on to `action`
+    with nothing chosen (the default queue)."""
+    response = VoiceResponse()
+    if not config.menu:
+        response.say(config.greeting)
+        response.redirect(action, method="POST")
+        return str(response)
+    gather = Gather(input="dtmf speech", num_digits=1, action=action, method="POST", timeout=5,
+                    speech_timeout="auto", hints=", ".join(w for o in config.menu for w in o.words))
+    choices = " ".join(f"For {o.label}, press {o.digit}." for o in config.menu)
+    gather.say(f"{config.greeting} {choices}")
+    response.append(gather)
+    response.redirect(action, method="POST")
+    return str(response)
+
+
+def hold(position: int | None, wait_seconds: int | None, config: VoiceConfig, again: str) -> str:
+    """A waiting caller: their place and the wait, music, then ask again (`again`)."""
+    response = VoiceResponse()
+    if position is not None and wait_seconds is not None:
+        response.say(f"You are number {position} in line. The expected wait is "
+                     f"{wait_words(wait_seconds)}.")
+    if config.hold_music_url:
+        response.play(config.hold_music_url)
+    else:
+        response.pause(length=config.announce_every_seconds)
+    response.redirect(again, method="POST")
+    return str(response)
+
+
+def conference(name: str, *, start: bool) -> str:
+    """Join the call's conference room: the caller waits there for the agent (`start` False),
+    the agent's arrival starts it."""
+    response = VoiceResponse()
+    dial = response.dial()
+    dial.conference(name, start_conference_on_enter=start, end_conference_on_exit=True,
+                    beep=False)
+    return str(response)
+
+
+def goodbye(text: str) -> str:
+    response = VoiceResponse()
+    response.say(text)
+    response.hangup()
+    return str(response)
+
+
+def conference_name(interaction_id: int) -> str:
+    return f"cc-interaction-{interaction_id}"

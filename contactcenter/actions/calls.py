@@ -1,0 +1,132 @@
+"""Phone calls: the caller's leg becomes an interaction in a queue; what happens to the call
+(answered, bridged, ended, durations) goes into the interaction's timeline; a caller who hangs
+up while waiting abandons; the end of a bridged call ends the conversation."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from contactcenter import events, feeds, views
+from contactcenter.actions import work
+from contactcenter.actions.intake import receive_inbound
+from contactcenter.core import Core
+from contactcenter.events import Event
+from contactcenter.models import InboundMessage
+from contactcenter.notices import InteractionInfo, message_notices
+
+
+def _clock(seconds: int) -> str:
+    return f"{seconds // 60}:{seconds % 60:02d}"
+
+
+async def call_queued(core: Core, workspace_id: int, call_sid: str, caller: str, called: str,
+                      queue: str | None, choice: str) -> tuple[int, bool]:
+    """The caller chose (or did not): their call waits in a queue. (interaction, is it new).
+    Asking twice (Twilio retrying the menu) changes nothing."""
+    result = await receive_inbound(core, InboundMessage(
+        workspace_id=workspace_id, channel="voice", sender=caller, provider_message_id=call_sid,
+        body=f"Incoming call{f' ({choice})' if choice else ''}", queue=queue, our_address=called))
+    async with core.pool.acquire() as conn:
+        await conn.execute(
+            """INSERT INTO calls (call_sid, workspace_id, interaction_id, leg, from_number,
+                   to_number, status) VALUES ($1, $2, $3, 'customer', $4, $5, 'in-progress')
+               ON CONFLICT (call_sid) DO NOTHING""",
+            call_sid, workspace_id, result.interaction_id, caller, called)
+    return result.interaction_id, not result.duplicate
+
+
+async def call_of(core: Core, workspace_id: int, call_sid: str) -> dict[str, Any] | None:
+    async with core.pool.acquire() as conn:
+        row = await conn.fetchrow(
+            """SELECT c.call_sid, c.interaction_id, c.leg, c.conference, c.bridged_at,
+                      c.from_number, c.to_number, i.state, i.agent_id
+               FROM calls c LEFT JOIN interactions i ON i.id = c.interaction_id
+               WHERE c.call_sid = $1 AND c.workspace_id = $2""", call_sid, workspace_id)
+    return None if row is None else dict(row)
+
+
+async def add_event(core: Core, workspace_id: int, interaction_id: int, text: str) -> None:
+    """A line in the interaction's timeline ("Call answered by Ana"), live in the console."""
+    async with core.pool.acquire() as conn, conn.transaction():
+        row = await conn.fetchrow(
+            """INSERT INTO messages (workspace_id, interaction_id, channel, direction, body,
+                   delivery_status) VALUES ($1, $2, 'voice', 'event', $3, 'sent')
+               RETURNING id, (SELECT customer_id FROM interactions WHERE id = $2) AS customer,
+                         (SELECT agent_id FROM interactions WHERE id = $2) AS agent""",
+            workspace_id, interaction_id, text)
+        message = await views.message(conn, row["id"])
+    await feeds.push(core.redis, message_notices(
+        workspace_id, message, InteractionInfo("voice", row["customer"], row["agent"], None)))
+
+
+async def claim_bridges(core: Core, workspace_id: int, limit: int = 5) -> list[dict[str, Any]]:
+    """Callers whose interaction an agent accepted and who are not yet bridged to them, claimed
+    for this node (another node skips them), with how to reach the agent."""
+    async with core.pool.acquire() as conn, conn.transaction():
+        rows = await conn.fetch(
+            """SELECT c.call_sid, c.interaction_id, c.to_number, i.agent_id,
+                      u.display_name AS agent_name, u.phone AS agent_phone,
+                      coalesce(u.client_identity, 'agent-' || u.id) AS agent_client
+               FROM calls c JOIN interactions i ON i.id = c.interaction_id
+               JOIN users u ON u.id = i.agent_id
+               WHERE c.workspace_id = $1 AND c.leg = 'customer' AND c.bridged_at IS NULL
+                 AND c.ended_at IS NULL AND i.state = 'assigned'
+               ORDER BY c.started_at LIMIT $2 FOR UPDATE OF c SKIP LOCKED""", workspace_id, limit)
+        for row in rows:
+            await conn.execute("UPDATE calls SET bridged_at = now() WHERE call_sid = $1",
+                               row["call_sid"])
+    return [dict(r) for r in rows]
+
+
+async def bridged(core: Core, workspace_id: int, bridge: dict[str, Any], conference: str,
+                  agent_call_sid: str) -> None:
+    async with core.pool.acquire() as conn:
+        await conn.execute("UPDATE calls SET conference = $2 WHERE call_sid = $1",
+                           bridge["call_sid"], conference)
+        await conn.execute(
+            """INSERT INTO calls (call_sid, workspace_id, interaction_id, leg, from_number,
+                   to_number, status, conference) VALUES ($1, $2, $3, 'agent', $4, $5, 'queued', $6)
+               ON CONFLICT (call_sid) DO NOTHING""",
+            agent_call_sid, workspace_id, bridge["interaction_id"], bridge["to_number"],
+            bridge["agent_phone"] or f"client:{bridge['agent_client']}", conference)
+    await add_event(core, workspace_id, bridge["interaction_id"],
+                    f"Call connected to {bridge['agent_name']}")
+
+
+async def bridge_failed(core: Core, workspace_id: int, bridge: dict[str, Any], error: str) -> None:
+    """The agent could not be dialled: the caller keeps waiting and a later pass tries again."""
+    async with core.pool.acquire() as conn:
+        await conn.execute("UPDATE calls SET bridged_at = NULL WHERE call_sid = $1",
+                           bridge["call_sid"])
+    await add_event(core, workspace_id, bridge["interaction_id"],
+                    f"Could not connect the call to {bridge['agent_name']}: {error}")
+
+
+async def call_ended(core: Core, workspace_id: int, call_sid: str, status: str,
+                     duration_seconds: int | None) -> None:
+    """Twilio says the call is over. A caller still waiting abandons (their offer, if any, is
+    rescinded); a call with an agent ends the conversation, and wrap-up follows."""
+    async with core.pool.acquire() as conn, conn.transaction():
+        row = await conn.fetchrow(
+            """UPDATE calls SET status = $2, ended_at = coalesce(ended_at, now()),
+                   duration_seconds = coalesce($3, duration_seconds)
+               WHERE call_sid = $1 AND workspace_id = $4 AND ended_at IS NULL
+               RETURNING interaction_id, leg, bridged_at""",
+            call_sid, status, duration_seconds, workspace_id)
+        if row is None or row["interaction_id"] is None:
+            return  # unknown, or already ended: a repeated callback changes nothing
+        iid = row["interaction_id"]
+        state = await conn.fetchrow("SELECT state, agent_id FROM interactions WHERE id = $1", iid)
+        logged = await events.record(conn, Event(
+            "call.ended", workspace_id, {"call_sid": call_sid, "leg": row["leg"],
+                                         "status": status, "duration": duration_seconds},
+            interaction_id=iid))
+    await events.publish(core.redis, [logged])
+    if row["leg"] != "customer":
+        return
+    length = f" after {_clock(duration_seconds)}" if duration_seconds is not None else ""
+    await add_event(core, workspace_id, iid, f"Call ended ({status}){length}")
+    if state["state"] in ("queued", "offered"):
+        await work.customer_left(core, workspace_id, iid)
+    elif state["state"] == "assigned" and state["agent_id"] is not None:
+        await work.request(core, workspace_id, state["agent_id"], iid, "interaction.completed")

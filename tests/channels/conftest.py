@@ -1,0 +1,81 @@
+"""Twilio's side of the tests: webhooks signed exactly as Twilio signs them (RequestValidator),
+and a fake Twilio REST API on loopback for the real `twilio` library to call. The server runs
+with SMS and voice enabled and points its Twilio client at the fake."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
+from twilio.request_validator import RequestValidator
+
+from channels.twilio_sms import sender as sms_sender
+from contactcenter.core import Core
+from contactcenter.settings import Settings
+from contactcenter.web.app import create_app
+from tests.conftest import AiohttpClient
+from tests.fakes.twilio_api import FakeTwilio
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "twilio"
+SID = "AC0123456789abcdef0123456789abcdef"
+TOKEN = "0123456789abcdef0123456789abcdef"
+# http, not https: the agent's session cookie would otherwise be Secure, and the test client
+# talks plain HTTP.
+PUBLIC_URL = "http://cc.example.com"
+OUR_NUMBER = "+14155550199"
+CUSTOMER = "+14155550100"
+
+
+def fixture(name: str, **changes: str) -> dict[str, str]:
+    data: dict[str, str] = json.loads((FIXTURES / name).read_text())
+    return {**data, **changes}
+
+
+def signature(path: str, form: dict[str, str], url: str = PUBLIC_URL) -> str:
+    return str(RequestValidator(TOKEN).compute_signature(url + path, form))
+
+
+class Twilio:
+    """Twilio's side of the conversation: signed webhooks to us, and its fake REST API."""
+
+    def __init__(self, client: TestClient[Any, Any], api: FakeTwilio) -> None:
+        self.client = client
+        self.api = api
+
+    async def post(self, path: str, form: dict[str, str], sign: bool = True) -> Any:
+        headers = {"X-Twilio-Signature": signature(path, form)} if sign else {}
+        return await self.client.post(path, data=form, headers=headers)
+
+    async def text(self, body: str, sid_digit: str = "1", **changes: str) -> Any:
+        form = fixture("sms_received.json", Body=body, MessageSid="SM" + sid_digit * 32,
+                       SmsSid="SM" + sid_digit * 32, **changes)
+        return await self.post("/channels/twilio/sms", form)
+
+
+@pytest.fixture
+async def twilio(aiohttp_client: AiohttpClient, aiohttp_server: Callable[..., Awaitable[TestServer]],
+                 settings: Settings, core: Core, monkeypatch: pytest.MonkeyPatch) -> Twilio:
+    monkeypatch.setattr(sms_sender, "BACKOFF_BASE_SECONDS", 0.1)
+    api = FakeTwilio(SID, TOKEN)
+    api_server = await aiohttp_server(api.app())
+    voice = settings.file.channels.voice.model_copy(update={"enabled": True, "hold_music_url": ""})
+    sms = settings.file.channels.sms.model_copy(update={
+        "enabled": True, "numbers": {OUR_NUMBER: "support"},
+        "queue_reply": "You are number {position} in line; expected wait {wait}.",
+        "help_reply": "Reply to reach a person. STOP to stop."})
+    channels = settings.file.channels.model_copy(update={"sms": sms, "voice": voice})
+    env = replace(settings.env, twilio_account_sid=SID, twilio_auth_token=TOKEN,
+                  public_url=PUBLIC_URL, twilio_api_url=str(api_server.make_url("")).rstrip("/"))
+    sms_settings = Settings(file=settings.file.model_copy(update={"channels": channels}), env=env)
+    assert env.database_url is not None
+    assert env.redis_url is not None
+    app: web.Application = create_app(sms_settings, env.database_url, env.redis_url)
+    return Twilio(await aiohttp_client(app), api)
+
+

@@ -1,0 +1,127 @@
+"""Calls end to end on the real server: Twilio's webhooks signed as Twilio signs them, the
+bridge made by the real `twilio` library against the fake Twilio REST API."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from typing import Any
+
+from contactcenter.actions import add_user
+from contactcenter.actions.users import NewUser
+from contactcenter.core import Core
+from tests.channels.conftest import OUR_NUMBER, SID, Twilio, fixture
+from tests.conftest import PASSWORD
+from tests.live import eventually, frames_until, is_event, is_type, login, state_is
+
+CALL = "CA3f8e2a1b4c5d6e7f8a9b0c1d2e3f4a5b"
+
+
+def twiml(text: str) -> ET.Element:
+    root = ET.fromstring(text)
+    assert root.tag == "Response"
+    return root
+
+
+async def _menu(twilio: Twilio, **choice: str) -> ET.Element:
+    resp = await twilio.post("/channels/twilio/voice/menu", fixture("voice_incoming.json", **choice))
+    assert resp.status == 200
+    return twiml(await resp.text())
+
+
+async def test_a_call_from_menu_to_agent_to_hang_up(
+    twilio: Twilio, core: Core, workspace_id: int
+) -> None:
+    incoming = await twilio.post("/channels/twilio/voice", fixture("voice_incoming.json"))
+    assert incoming.status == 200
+    greeting = twiml(await incoming.text())
+    gather = greeting.find("Gather")
+    assert gather is not None
+    assert gather.get("action") == "/channels/twilio/voice/menu"
+    assert "For support, press 2." in (gather.findtext("Say") or "")
+
+    hold = await _menu(twilio, Digits="2")
+    assert "You are number 1 in line" in (hold.findtext("Say") or "")
+    assert hold.findtext("Redirect") == "/channels/twilio/voice/hold"
+    iid: int = await core.pool.fetchval(
+        "SELECT i.id FROM interactions i JOIN queues q ON q.id = i.queue_id "
+        "WHERE i.channel = 'voice' AND q.name = 'support'")
+
+    uid = await add_user(core, workspace_id, NewUser("dev@example.com", "Dev Patel", "agent",
+                                                     PASSWORD, {"support": 5}))
+    headers = {"X-CSRF-Token": await login(twilio.client, "dev@example.com", PASSWORD)}
+    console = await twilio.client.ws_connect("/console/ws")
+    await console.send_json({"type": "hello"})
+    await frames_until(console, is_type("snapshot"))
+    await twilio.client.put("/api/me/presence", json={"presence": "available"}, headers=headers)
+    offer = (await frames_until(console, is_event("offer")))[-1]["event"]
+    assert offer["interaction_id"] == iid
+    await twilio.client.post(f"/api/interactions/{iid}/accept", headers=headers)
+    await frames_until(console, is_event("assigned"))
+
+    await eventually(lambda: _agent_dialled(twilio))
+    [moved] = twilio.api.calls_to(f"/Calls/{CALL}.json")
+    assert f"cc-interaction-{iid}" in moved.form["Twiml"]
+    [dialled] = twilio.api.calls_to("/Calls.json")
+    assert dialled.path == f"/2010-04-01/Accounts/{SID}/Calls.json"
+    assert (dialled.form["To"], dialled.form["From"]) == (f"client:agent-{uid}", OUR_NUMBER)
+    assert 'startConferenceOnEnter="true"' in dialled.form["Twiml"]
+    connected = (await frames_until(console, is_event("message")))[-1]["event"]["message"]
+    assert (connected["direction"], connected["body"]) == ("event", "Call connected to Dev Patel")
+
+    again = await twilio.post("/channels/twilio/voice/hold", fixture("voice_incoming.json"))
+    conference = twiml(await again.text()).find("Dial/Conference")
+    assert conference is not None
+    assert conference.text == f"cc-interaction-{iid}"
+
+    ended = await twilio.post("/channels/twilio/voice/status",
+                              fixture("voice_status_completed.json"))
+    assert ended.status == 204
+    await eventually(lambda: state_is(core, iid, "wrapup"))
+    timeline = await core.pool.fetch(
+        "SELECT body FROM messages WHERE interaction_id = $1 ORDER BY id", iid)
+    assert [r["body"] for r in timeline] == [
+        "Incoming call (support)", "Call connected to Dev Patel", "Call ended (completed) after 1:35"]
+    call = await core.pool.fetchrow(
+        "SELECT duration_seconds, ended_at IS NOT NULL AS ended FROM calls WHERE call_sid = $1", CALL)
+    assert tuple(call) == (95, True)
+    await console.close()
+
+
+async def _agent_dialled(twilio: Twilio) -> bool:
+    return bool(twilio.api.calls_to("/Calls.json"))
+
+
+async def test_hanging_up_while_waiting_abandons(twilio: Twilio, core: Core) -> None:
+    await _menu(twilio, Digits="1")
+    iid: int = await core.pool.fetchval("SELECT id FROM interactions")
+    ended = await twilio.post("/channels/twilio/voice/status",
+                              fixture("voice_status_completed.json", CallDuration="12"))
+    assert ended.status == 204
+    await eventually(lambda: state_is(core, iid, "abandoned"))
+    # Twilio repeats the callback: nothing changes twice.
+    await twilio.post("/channels/twilio/voice/status", fixture("voice_status_completed.json"))
+    bodies = await core.pool.fetch("SELECT body FROM messages ORDER BY id")
+    assert [r["body"] for r in bodies] == ["Incoming call (sales)", "Call ended (completed) after 0:12"]
+
+
+async def test_a_spoken_choice_and_no_choice(twilio: Twilio, core: Core) -> None:
+    await _menu(twilio, SpeechResult="Yes hi I have a question about my bill")
+    queue = await core.pool.fetchval(
+        "SELECT q.name FROM interactions i JOIN queues q ON q.id = i.queue_id")
+    assert queue == "billing"
+    other = "CA" + "9" * 32
+    await _menu(twilio, CallSid=other, From="+14155550111", Caller="+14155550111")
+    default = await core.pool.fetchval(
+        """SELECT q.name FROM interactions i JOIN queues q ON q.id = i.queue_id
+           JOIN calls c ON c.interaction_id = i.id WHERE c.call_sid = $1""", other)
+    assert default == "support"
+
+
+async def test_forged_and_unreadable_call_webhooks(twilio: Twilio, core: Core) -> None:
+    unsigned = await twilio.post("/channels/twilio/voice", fixture("voice_incoming.json"),
+                                 sign=False)
+    assert unsigned.status == 403
+    bad = await twilio.post("/channels/twilio/voice", fixture("voice_incoming.json", CallSid="x"))
+    assert (bad.status, (await bad.json())["error"]) == (400, "unreadable_payload")
+    kept: Any = await core.pool.fetchval("SELECT source FROM unreadable_payloads")
+    assert kept == "twilio_voice"
