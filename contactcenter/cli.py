@@ -14,7 +14,7 @@ from pathlib import Path
 
 from contactcenter.actions import add_user
 from contactcenter.actions.users import ROLES, NewUser, check_new_user
-from contactcenter.demo import demo_banner, seed_demo
+from contactcenter.demo import demo_banner, demo_settings, seed_demo
 from contactcenter.errors import InputError
 from contactcenter.server import (
     Endpoints,
@@ -59,6 +59,9 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
+    host = "127.0.0.1" if args.host in ("0.0.0.0", "::") else args.host
+    settings = demo_settings(settings, f"http://{host}:{args.port}")
+
     async def seed(ep: Endpoints, workspace_id: int) -> None:
         await seed_demo(settings, ep.database_url, ep.redis_url, workspace_id)
 

@@ -6,7 +6,7 @@ restarted any number of times on the same data directory.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from contactcenter.actions import add_user, receive_inbound
 from contactcenter.actions.users import NewUser, Role
@@ -70,6 +70,28 @@ async def seed_demo(settings: Settings, database_url: str, redis_url: str, works
         await pool.close()
 
 
+SANDBOX_ACCOUNT_SID = "AC" + "de" * 16
+SANDBOX_AUTH_TOKEN = "demo-sandbox-auth-token"
+SANDBOX_NUMBER = "+14155550199"
+
+
+def demo_settings(settings: Settings, base_url: str) -> Settings:
+    """The demo plays Twilio itself: SMS and voice are on, webhooks are signed with a sandbox
+    token, and the REST client talks to the sandbox's stand-in for Twilio's API, so a person can
+    text and call as a customer at /sandbox without a Twilio account."""
+    channels = settings.file.channels
+    sms = channels.sms.model_copy(update={
+        "enabled": True,
+        "numbers": {**channels.sms.numbers, SANDBOX_NUMBER: settings.file.default_queue("sms")}})
+    voice = channels.voice.model_copy(update={"enabled": True})
+    file = settings.file.model_copy(update={
+        "channels": channels.model_copy(update={"sms": sms, "voice": voice})})
+    env = replace(settings.env, twilio_account_sid=SANDBOX_ACCOUNT_SID,
+                  twilio_auth_token=SANDBOX_AUTH_TOKEN, public_url=base_url,
+                  twilio_api_url=f"{base_url}/sandbox/twilio", demo_sandbox=True)
+    return Settings(file=file, env=env)
+
+
 def demo_banner(base_url: str) -> str:
     width = max(len(u.name) for u in DEMO_USERS)
     lines = [
@@ -78,6 +100,7 @@ def demo_banner(base_url: str) -> str:
         f"  Home:        {base_url}/",
         f"  Console:     {base_url}/console     (agents; log in below)",
         f"  Chat demo:   {base_url}/chat/demo   (a customer's view; open it in another window)",
+        f"  Sandbox:     {base_url}/sandbox     (text or call as a customer, no Twilio account)",
         f"  Health:      {base_url}/healthz",
         f"  API:         {base_url}/api/openapi.json",
         "",

@@ -241,6 +241,8 @@ class Environment:
     imap: MailServer | None
     smtp: MailServer | None
     email_address: str | None
+    # Set only by `contactcenter demo`: Twilio is the built-in sandbox at /sandbox.
+    demo_sandbox: bool = False
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator, Callable
 from aiohttp import WSCloseCode, web
 
 from agent_ui import console_page, home
+from channels.sandbox import page as sandbox
 from channels.twilio_sms import adapter as sms_adapter
 from channels.twilio_sms import sender as sms_sender
 from channels.twilio_voice import adapter as voice_adapter
@@ -115,4 +116,6 @@ def create_app(settings: Settings, database_url: str, redis_url: str) -> web.App
     home.add_routes(app)
     console_page.add_routes(app)
     webchat.add_routes(app)
+    if settings.env.demo_sandbox:
+        sandbox.add_routes(app)
     return app

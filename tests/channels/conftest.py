@@ -15,12 +15,12 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from twilio.request_validator import RequestValidator
 
+from channels.sandbox.twilio_api import TwilioStandIn
 from channels.twilio_sms import sender as sms_sender
 from contactcenter.core import Core
 from contactcenter.settings import Settings
 from contactcenter.web.app import create_app
 from tests.conftest import AiohttpClient
-from tests.fakes.twilio_api import FakeTwilio
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "twilio"
 SID = "AC0123456789abcdef0123456789abcdef"
@@ -44,7 +44,7 @@ def signature(path: str, form: dict[str, str], url: str = PUBLIC_URL) -> str:
 class Twilio:
     """Twilio's side of the conversation: signed webhooks to us, and its fake REST API."""
 
-    def __init__(self, client: TestClient[Any, Any], api: FakeTwilio) -> None:
+    def __init__(self, client: TestClient[Any, Any], api: TwilioStandIn) -> None:
         self.client = client
         self.api = api
 
@@ -62,7 +62,7 @@ class Twilio:
 async def twilio(aiohttp_client: AiohttpClient, aiohttp_server: Callable[..., Awaitable[TestServer]],
                  settings: Settings, core: Core, monkeypatch: pytest.MonkeyPatch) -> Twilio:
     monkeypatch.setattr(sms_sender, "BACKOFF_BASE_SECONDS", 0.1)
-    api = FakeTwilio(SID, TOKEN)
+    api = TwilioStandIn(SID, TOKEN)
     api_server = await aiohttp_server(api.app())
     voice = settings.file.channels.voice.model_copy(update={"enabled": True, "hold_music_url": ""})
     sms = settings.file.channels.sms.model_copy(update={

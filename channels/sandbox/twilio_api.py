@@ -1,9 +1,10 @@
-"""A fake of Twilio's REST API on loopback, for the real `twilio` library to call.
+"""A stand-in for Twilio's REST API, for the real `twilio` library to call: the demo's sandbox
+serves it (so replies and bridged calls show up on the sandbox page instead of a phone), and
+the tests run it on loopback.
 
 Same paths, form fields, Basic auth, JSON bodies and status codes as Twilio's Messages and
-Calls APIs.
-Every request is recorded for the test to assert on; `fail_next` makes the next requests fail
-the way Twilio does (429 Too Many Requests, 500...) with Twilio's JSON error body.
+Calls APIs. Every request is recorded; `fail_next` makes the next requests fail the way Twilio
+does (429 Too Many Requests, 500...) with Twilio's JSON error body.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from typing import Any
 
 from aiohttp import web
 
+MAX_RECORDED = 1000
+
 
 @dataclass
 class Recorded:
@@ -26,7 +29,7 @@ class Recorded:
 
 
 @dataclass
-class FakeTwilio:
+class TwilioStandIn:
     account_sid: str
     auth_token: str
     requests: list[Recorded] = field(default_factory=list)
@@ -37,10 +40,14 @@ class FakeTwilio:
 
     def app(self) -> web.Application:
         app = web.Application()
-        app.router.add_post("/2010-04-01/Accounts/{account}/Messages.json", self._create_message)
-        app.router.add_post("/2010-04-01/Accounts/{account}/Calls.json", self._create_call)
-        app.router.add_post("/2010-04-01/Accounts/{account}/Calls/{call}.json", self._update_call)
+        self.add_routes(app)
         return app
+
+    def add_routes(self, app: web.Application, prefix: str = "") -> None:
+        base = f"{prefix}/2010-04-01/Accounts/{{account}}"
+        app.router.add_post(f"{base}/Messages.json", self._create_message)
+        app.router.add_post(f"{base}/Calls.json", self._create_call)
+        app.router.add_post(f"{base}/Calls/{{call}}.json", self._update_call)
 
     def _authorized(self, request: web.Request) -> bool:
         expected = base64.b64encode(f"{self.account_sid}:{self.auth_token}".encode()).decode()
@@ -59,6 +66,7 @@ class FakeTwilio:
         form = {k: v for k, v in (await request.post()).items() if isinstance(v, str)}
         account = request.match_info["account"]
         self.requests.append(Recorded(request.method, request.path, form, account))
+        del self.requests[:-MAX_RECORDED]
         if account != self.account_sid:
             return form, self._error(404, 20404, "The requested resource was not found")
         if self.failures:
@@ -67,6 +75,7 @@ class FakeTwilio:
 
     def calls_to(self, suffix: str) -> list[Recorded]:
         return [r for r in self.requests if r.path.endswith(suffix)]
+
 
     async def _create_message(self, request: web.Request) -> web.Response:
         form, refused = await self._accept(request)
