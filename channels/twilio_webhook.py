@@ -7,15 +7,22 @@ Twilio used, so behind a proxy it comes from CC_PUBLIC_URL, never from the Host 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from typing import TypeVar
 
 from aiohttp import web
 from twilio.request_validator import RequestValidator
 
-from contactcenter.errors import Forbidden, NotFound
-from contactcenter.web.keys import SETTINGS
+from contactcenter.actions.intake import keep_unreadable
+from contactcenter.errors import Forbidden, InputError, NotFound
+from contactcenter.web.keys import CORE, SETTINGS, WORKSPACE_ID
 
 SIGNATURE_HEADER = "X-Twilio-Signature"
+P = TypeVar("P")
+
+
+class UnreadablePayload(ValueError):
+    """A webhook we cannot make sense of: it is kept whole and flagged, and Twilio gets a 400."""
 
 
 def is_signed(auth_token: str, url: str, params: Mapping[str, str], signature: str) -> bool:
@@ -40,3 +47,17 @@ async def signed_form(request: web.Request) -> dict[str, str]:
         raise Forbidden("bad_signature", f"missing or wrong {SIGNATURE_HEADER} for "
                         f"{public_url_of(request)} (is CC_PUBLIC_URL the URL Twilio calls?)")
     return form
+
+
+async def read_webhook(request: web.Request, parse: Callable[[dict[str, str]], P],
+                       source: str) -> tuple[dict[str, str], P]:
+    """The signed form and what `parse` makes of it. A form it cannot read is kept whole in
+    unreadable_payloads, flagged for a person, and answered 400 saying why."""
+    form = await signed_form(request)
+    try:
+        return form, parse(form)
+    except UnreadablePayload as exc:
+        stored = await keep_unreadable(request.app[CORE], request.app[WORKSPACE_ID], source,
+                                       str(exc), form)
+        raise InputError("unreadable_payload",
+                         f"{exc}; kept as unreadable payload {stored}") from None

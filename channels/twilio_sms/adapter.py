@@ -9,11 +9,9 @@ from __future__ import annotations
 from aiohttp import web
 
 from channels.twilio_sms import parse
-from channels.twilio_sms.parse import UnreadablePayload
-from channels.twilio_webhook import signed_form
+from channels.twilio_webhook import read_webhook
 from contactcenter.actions import receive_inbound, sms
-from contactcenter.actions.intake import keep_unreadable
-from contactcenter.errors import InputError, NotFound
+from contactcenter.errors import NotFound
 from contactcenter.models import InboundMessage
 from contactcenter.web.keys import CORE, WORKSPACE_ID
 from contactcenter.web.openapi import ApiRoutes, Response
@@ -25,13 +23,6 @@ _TWIML = {"type": "string", "description": "TwiML (text/xml)"}
 
 def _twiml(reply: str | None = None) -> web.Response:
     return web.Response(text=parse.twiml(reply), content_type="text/xml")
-
-
-async def _unreadable(request: web.Request, source: str, form: dict[str, str],
-                      exc: UnreadablePayload) -> InputError:
-    stored = await keep_unreadable(request.app[CORE], request.app[WORKSPACE_ID], source, str(exc),
-                                   form)
-    return InputError("unreadable_payload", f"{exc}; kept as unreadable payload {stored}")
 
 
 @routes.route(
@@ -47,11 +38,7 @@ async def incoming(request: web.Request) -> web.Response:
     config = core.config.channels.sms
     if not config.enabled:
         raise NotFound("sms_disabled", "SMS is not enabled on this server (channels.sms.enabled)")
-    form = await signed_form(request)
-    try:
-        received = parse.parse_inbound(form)
-    except UnreadablePayload as exc:
-        raise await _unreadable(request, "twilio_sms", form, exc) from None
+    form, received = await read_webhook(request, parse.parse_inbound, "twilio_sms")
 
     consent = parse.consent_keyword(received.body)
     if consent is not None:
@@ -86,11 +73,7 @@ async def status(request: web.Request) -> web.Response:
     core = request.app[CORE]
     if not core.config.channels.sms.enabled:
         raise NotFound("sms_disabled", "SMS is not enabled on this server (channels.sms.enabled)")
-    form = await signed_form(request)
-    try:
-        report = parse.parse_status(form)
-    except UnreadablePayload as exc:
-        raise await _unreadable(request, "twilio_sms_status", form, exc) from None
+    _, report = await read_webhook(request, parse.parse_status, "twilio_sms_status")
     # A report for a message we do not know (sent from Twilio's console) is acknowledged.
     await sms.record_delivery(core, request.app[WORKSPACE_ID], report.message_sid, report.status,
                               report.error_code)

@@ -8,6 +8,7 @@ from typing import Literal
 
 from twilio.twiml.messaging_response import MessagingResponse
 
+from channels.twilio_webhook import UnreadablePayload
 from contactcenter.models import Attachment
 from contactcenter.settings import SmsConfig
 
@@ -30,10 +31,6 @@ _STATUS: dict[str, DeliveryStatus] = {
     "sent": "sent", "delivered": "delivered", "partially_delivered": "delivered",
     "read": "read", "undelivered": "undelivered", "failed": "failed", "canceled": "failed",
 }
-
-
-class UnreadablePayload(ValueError):
-    """A webhook we cannot make sense of: it is kept whole and flagged, and Twilio gets a 400."""
 
 
 @dataclass(frozen=True)

@@ -11,13 +11,11 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from channels.twilio_sms.parse import UnreadablePayload
 from channels.twilio_voice import twiml
-from channels.twilio_webhook import signed_form
+from channels.twilio_webhook import read_webhook
 from contactcenter import views
 from contactcenter.actions import calls
-from contactcenter.actions.intake import keep_unreadable
-from contactcenter.errors import InputError, NotFound
+from contactcenter.errors import NotFound
 from contactcenter.web.keys import CORE, WORKSPACE_ID
 from contactcenter.web.openapi import ApiRoutes, Response
 
@@ -37,13 +35,7 @@ def _xml(text: str) -> web.Response:
 async def _call(request: web.Request, source: str) -> tuple[dict[str, str], twiml.CallWebhook]:
     if not request.app[CORE].config.channels.voice.enabled:
         raise NotFound("voice_disabled", "voice is not enabled (channels.voice.enabled)")
-    form = await signed_form(request)
-    try:
-        return form, twiml.parse_call(form)
-    except UnreadablePayload as exc:
-        stored = await keep_unreadable(request.app[CORE], request.app[WORKSPACE_ID], source,
-                                       str(exc), form)
-        raise InputError("unreadable_payload", f"{exc}; kept as unreadable payload {stored}") from None
+    return await read_webhook(request, twiml.parse_call, source)
 
 
 @routes.route("POST", "/channels/twilio/voice", summary="Twilio: a call comes in",

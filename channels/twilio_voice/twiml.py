@@ -7,7 +7,8 @@ from dataclasses import dataclass
 
 from twilio.twiml.voice_response import Gather, VoiceResponse
 
-from channels.twilio_sms.parse import UnreadablePayload, wait_words
+from channels.twilio_sms.parse import wait_words
+from channels.twilio_webhook import UnreadablePayload
 from contactcenter.settings import VoiceConfig
 
 _CALL_SID = re.compile(r"^CA[0-9a-fA-F]{32}$")

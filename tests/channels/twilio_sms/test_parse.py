@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from channels.twilio_sms import parse
-from channels.twilio_sms.parse import UnreadablePayload
+from channels.twilio_webhook import UnreadablePayload
 from contactcenter.settings import SmsConfig
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "twilio"

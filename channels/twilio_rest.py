@@ -1,0 +1,91 @@
+"""What the SMS sender and the call bridger share: the REST client, and a worker that claims
+work from PostgreSQL and acts on it through Twilio, running for as long as the app runs.
+
+Every node runs each worker; a row is claimed by one node (FOR UPDATE SKIP LOCKED), so
+nothing is done twice and a node that dies leaves its unclaimed work to the others.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+from aiohttp import web
+from twilio.http.async_http_client import AsyncTwilioHttpClient
+from twilio.rest import Client
+
+from contactcenter.core import Core
+from contactcenter.settings import FileConfig, Settings
+from contactcenter.web.keys import CORE, SETTINGS, WORKSPACE_ID
+
+log = logging.getLogger(__name__)
+
+
+def twilio_client(settings: Settings) -> Client:
+    """The REST client; made inside the running loop (the async HTTP client needs one)."""
+    env = settings.env
+    client = Client(env.twilio_account_sid, env.twilio_auth_token,
+                    http_client=AsyncTwilioHttpClient(timeout=10))
+    if env.twilio_api_url:
+        client.api.base_url = env.twilio_api_url
+    return client
+
+
+class Worker:
+    """Claims work every `poll_seconds` and handles it; a failure is logged, never fatal."""
+
+    poll_seconds = 0.5
+
+    def __init__(self, core: Core, workspace_id: int, client: Client,
+                 status_callback: str | None) -> None:
+        self.core = core
+        self.ws = workspace_id
+        self.client = client
+        self.status_callback = status_callback
+        self._stopping = asyncio.Event()
+
+    async def claim(self) -> list[dict[str, Any]]:
+        raise NotImplementedError
+
+    async def handle(self, item: dict[str, Any]) -> None:
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        self._stopping.set()
+
+    async def run(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                for item in await self.claim():
+                    await self.handle(item)
+            except Exception:
+                log.exception("%s failed; trying again shortly", type(self).__name__)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), self.poll_seconds)
+
+
+def worker_context(
+    make: Callable[[Core, int, Client, str | None], Worker],
+    enabled: Callable[[FileConfig], bool], status_path: str,
+) -> Callable[[web.Application], AsyncIterator[None]]:
+    """A cleanup_ctx running the worker while the app runs, when its channel is enabled.
+    Twilio reports on what the worker did to `status_path` (with CC_PUBLIC_URL set)."""
+    async def lifecycle(app: web.Application) -> AsyncIterator[None]:
+        settings = app[SETTINGS]
+        core = app[CORE]
+        if not enabled(core.config):
+            yield
+            return
+        client = twilio_client(settings)
+        public = settings.env.public_url
+        worker = make(core, app[WORKSPACE_ID], client, f"{public}{status_path}" if public else None)
+        task = asyncio.create_task(worker.run(), name=type(worker).__name__)
+        yield
+        worker.stop()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(task, timeout=5)
+        await client.http_client.close()
+    return lifecycle
