@@ -51,7 +51,7 @@ def normalize_address(kind: IdentityKind, raw: str, default_region: str) -> str:
 
 def identity_kind_for(channel: str, address: str) -> IdentityKind:
     """Which address space a sender on `channel` belongs to."""
-    if channel in ("sms", "voice"):
+    if channel in ("sms", "voice", "voicemail"):
         return "twilio_client" if address.startswith("client:") else "phone"
     if channel == "email":
         return "email"

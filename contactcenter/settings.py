@@ -20,8 +20,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 DEFAULT_CONFIG_PATH = Path(__file__).resolve().parent.parent / "config" / "default.toml"
 
-Channel = Literal["voice", "sms", "email", "chat"]
-CHANNELS: tuple[Channel, ...] = ("voice", "sms", "email", "chat")
+Channel = Literal["voice", "sms", "email", "chat", "voicemail"]
+CHANNELS: tuple[Channel, ...] = ("voice", "sms", "email", "chat", "voicemail")
 SkillLevel = Annotated[int, Field(ge=1, le=10)]
 
 
@@ -58,6 +58,8 @@ DEFAULT_CAPACITY: dict[Channel, ChannelCapacity] = {
     "chat": ChannelCapacity(weight=33, max=3),
     "sms": ChannelCapacity(weight=25, max=4),
     "email": ChannelCapacity(weight=20, max=5),
+    # A voicemail is handled like an email: listened to and answered later, not live.
+    "voicemail": ChannelCapacity(weight=20, max=5),
 }
 
 
@@ -212,6 +214,7 @@ class FileConfig(_Strict):
             "sms": self.channels.sms.default_queue,
             "voice": self.channels.voice.default_queue,
             "email": self.channels.email.default_queue,
+            "voicemail": self.channels.voice.default_queue,
         }
         return by_channel[channel] or self.queues[0].name
 

@@ -267,3 +267,19 @@ async def queue_position(conn: asyncpg.Connection, workspace_id: int,
     wait = position * handle / max(1, int(row["available"]))
     return {"interaction_id": interaction_id, "position": position,
             "estimated_wait_seconds": round(wait)}
+
+
+async def staffed_agents(conn: asyncpg.Connection, workspace_id: int,
+                         skills: dict[str, int]) -> int:
+    """Agents signed in (available or away) with every skill a queue needs, at its level."""
+    count: int = await conn.fetchval(
+        """SELECT count(*) FROM users u JOIN agent_presence p ON p.user_id = u.id
+           WHERE u.workspace_id = $1 AND u.disabled_at IS NULL
+             AND p.presence IN ('available', 'away')
+             AND NOT EXISTS (
+               SELECT 1 FROM jsonb_each_text($2::jsonb) need(skill, level)
+               WHERE NOT EXISTS (
+                 SELECT 1 FROM agent_skills a JOIN skills s ON s.id = a.skill_id
+                 WHERE a.user_id = u.id AND s.name = need.skill
+                   AND a.level >= need.level::int))""", workspace_id, skills)
+    return count

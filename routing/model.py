@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-Channel = Literal["voice", "sms", "email", "chat"]
+Channel = Literal["voice", "sms", "email", "chat", "voicemail"]
 Strategy = Literal["longest_idle", "least_occupied", "most_skilled", "round_robin"]
 Presence = Literal["available", "away", "offline"]
 ClosedBehaviour = Literal["keep_waiting", "voicemail", "auto_reply", "refuse"]

@@ -8,7 +8,7 @@
 (function () {
   "use strict";
 
-  var CHANNEL = {chat: "Chat", sms: "SMS", email: "Email", voice: "Call"};
+  var CHANNEL = {chat: "Chat", sms: "SMS", email: "Email", voice: "Call", voicemail: "Voicemail"};
   var S = {
     csrf: null, me: null, presence: "offline", reason: "",
     offers: new Map(), convs: new Map(), selected: null,

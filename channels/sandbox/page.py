@@ -35,13 +35,15 @@ class Sms(BaseModel):
 class CallStep(BaseModel):
     """One step of a call: dial, press digits or say words, wait on hold, or hang up."""
 
-    step: str = Field(pattern=r"^(dial|choose|hold|hangup)$")
+    step: str = Field(pattern=r"^(dial|choose|hold|record|hangup)$")
     call_sid: str = Field(default="", max_length=34)
     sender: str = Field(max_length=32)
     to: str = Field(max_length=32)
     digits: str = Field(default="", max_length=10)
     speech: str = Field(default="", max_length=200)
     duration: int = Field(default=0, ge=0, le=86_400)
+    # For `record`: the <Record> action the server gave (with its query string).
+    action: str = Field(default="", max_length=300, pattern=r"^(/channels/twilio/voice/[a-z?=&_%0-9-]*)?$")
 
 
 async def _webhook(request: web.Request, path: str, form: dict[str, str]) -> dict[str, Any]:
@@ -89,10 +91,28 @@ async def call_step(request: web.Request) -> web.Response:
                                 {**form, "Digits": step.digits, "SpeechResult": step.speech})
     elif step.step == "hold":
         result = await _webhook(request, "/channels/twilio/voice/hold", form)
+    elif step.step == "record":
+        result = await _leave_message(request, form, step)
     else:
         result = await _webhook(request, "/channels/twilio/voice/status", {
             **form, "CallStatus": "completed", "CallDuration": str(step.duration)})
     return web.json_response({"call_sid": call_sid, **result})
+
+
+async def _leave_message(request: web.Request, form: dict[str, str],
+                         step: CallStep) -> dict[str, Any]:
+    """The caller speaks after the tone: the sandbox types what a recording would say. Twilio
+    then posts the recording to the <Record> action, and later its transcription."""
+    record_sid = "RE" + secrets.token_hex(16)
+    recording = {**form, "RecordingSid": record_sid, "RecordingDuration": str(step.duration),
+                 "RecordingUrl": f"https://api.twilio.com/2010-04-01/Accounts/{_account(request)}"
+                                 f"/Recordings/{record_sid}", "RecordingStatus": "completed"}
+    result = await _webhook(request, step.action or "/channels/twilio/voice/voicemail", recording)
+    if step.speech:
+        await _webhook(request, "/channels/twilio/voice/transcription", {
+            **recording, "TranscriptionText": step.speech, "TranscriptionStatus": "completed",
+            "TranscriptionSid": "TR" + secrets.token_hex(16)})
+    return result
 
 
 async def outbox(request: web.Request) -> web.Response:

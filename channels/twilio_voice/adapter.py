@@ -5,9 +5,14 @@ place in line, is bridged to the agent who accepted, and hangs up.
     POST /channels/twilio/voice/menu     the caller chose: into the queue
     POST /channels/twilio/voice/hold     the hold loop, asked again after each round of music
     POST /channels/twilio/voice/status   call status callbacks (hang-ups, durations)
+    POST /channels/twilio/voice/voicemail      a message was recorded: a voicemail interaction
+    POST /channels/twilio/voice/transcription  Twilio's transcription of it
 """
 
 from __future__ import annotations
+
+import time
+from urllib.parse import urlencode
 
 from aiohttp import web
 
@@ -18,6 +23,8 @@ from contactcenter.actions import calls
 from contactcenter.errors import NotFound
 from contactcenter.web.keys import CORE, WORKSPACE_ID
 from contactcenter.web.openapi import ApiRoutes, Response
+from routing.calendar import Calendar
+from routing.config import engine_config
 
 routes = ApiRoutes(tag="channels")
 
@@ -26,6 +33,8 @@ _REFUSALS = {400: Response("a payload we cannot read (kept and flagged)"),
              403: Response("missing or wrong X-Twilio-Signature"),
              404: Response("voice is not enabled")}
 MENU, HOLD = "/channels/twilio/voice/menu", "/channels/twilio/voice/hold"
+VOICEMAIL = "/channels/twilio/voice/voicemail"
+TRANSCRIPTION = "/channels/twilio/voice/transcription"
 
 
 def _xml(text: str) -> web.Response:
@@ -53,6 +62,9 @@ async def menu_choice(request: web.Request) -> web.Response:
     config = core.config.channels.voice
     queue = twiml.chosen_queue(form, config)
     label = next((o.label for o in config.menu if o.queue == queue), "")
+    target = queue or core.config.default_queue("voice")
+    if await _nobody_can_answer(request, target):
+        return _xml(twiml.voicemail(f"{VOICEMAIL}?{urlencode({'queue': target})}", TRANSCRIPTION))
     await calls.call_queued(core, request.app[WORKSPACE_ID], call.call_sid, call.caller,
                             call.called, queue, label)
     return await _hold(request, call.call_sid)
@@ -64,6 +76,19 @@ async def menu_choice(request: web.Request) -> web.Response:
 async def hold(request: web.Request) -> web.Response:
     _, call = await _call(request, "twilio_voice")
     return await _hold(request, call.call_sid)
+
+
+async def _nobody_can_answer(request: web.Request, queue_name: str) -> bool:
+    """After hours (a queue whose calendar is closed and whose closed rule for voice is
+    voicemail), or no agent signed in with the queue's skills: take a message instead."""
+    core = request.app[CORE]
+    queue = next(q for q in core.config.queues if q.name == queue_name)
+    if queue.calendar is not None and queue.closed.get("voice") == "voicemail":
+        calendar = engine_config(core.config).calendars[queue.calendar]
+        if isinstance(calendar, Calendar) and not calendar.is_open(time.time()):
+            return True
+    async with core.pool.acquire() as conn:
+        return await views.staffed_agents(conn, request.app[WORKSPACE_ID], dict(queue.skills)) == 0
 
 
 async def _hold(request: web.Request, call_sid: str) -> web.Response:
@@ -93,4 +118,29 @@ async def status(request: web.Request) -> web.Response:
     if call.status in twiml.ENDED:
         await calls.call_ended(request.app[CORE], request.app[WORKSPACE_ID], call.call_sid,
                                call.status, call.duration_seconds)
+    return web.Response(status=204)
+
+
+@routes.route("POST", VOICEMAIL, summary="Twilio: the caller left a message",
+              responses={200: Response("thanks and goodbye", _TWIML), **_REFUSALS})
+async def voicemail(request: web.Request) -> web.Response:
+    form, recording = await read_webhook(request, twiml.parse_recording, "twilio_voicemail")
+    core = request.app[CORE]
+    queue = request.query.get("queue")
+    if queue not in {q.name for q in core.config.queues}:
+        queue = None
+    await calls.voicemail_left(core, request.app[WORKSPACE_ID], form.get("From", ""),
+                               form.get("To", ""), recording.recording_sid, recording.url,
+                               recording.duration_seconds, queue)
+    return _xml(twiml.goodbye("Thank you. We will get back to you soon. Goodbye."))
+
+
+@routes.route("POST", TRANSCRIPTION, summary="Twilio: the transcription of a voicemail",
+              responses={204: Response("added to the voicemail"), **_REFUSALS})
+async def transcription(request: web.Request) -> web.Response:
+    form, recording = await read_webhook(request, twiml.parse_recording, "twilio_transcription")
+    text = form.get("TranscriptionText", "").strip()
+    if form.get("TranscriptionStatus", "completed") == "completed" and text:
+        await calls.voicemail_transcribed(request.app[CORE], request.app[WORKSPACE_ID],
+                                          form.get("From", ""), recording.recording_sid, text)
     return web.Response(status=204)

@@ -94,6 +94,41 @@ def conference(name: str, *, start: bool) -> str:
     return str(response)
 
 
+def voicemail(action: str, transcription_callback: str) -> str:
+    """Nobody can take the call: record a message (with a transcription), which `action` files."""
+    response = VoiceResponse()
+    response.say("Sorry, nobody can take your call right now. Please leave a message after the "
+                 "tone, and press the pound key when you are done.")
+    response.record(action=action, method="POST", max_length=180, play_beep=True,
+                    finish_on_key="#", transcribe=True, transcribe_callback=transcription_callback)
+    response.say("We did not get a message. Goodbye.")
+    return str(response)
+
+
+@dataclass(frozen=True)
+class Recording:
+    recording_sid: str
+    url: str
+    duration_seconds: int
+
+
+_RECORDING_SID = re.compile(r"^RE[0-9a-fA-F]{32}$")
+
+
+def parse_recording(form: dict[str, str]) -> Recording:
+    sid = form.get("RecordingSid", "")
+    if not _RECORDING_SID.match(sid):
+        raise UnreadablePayload(f"RecordingSid {sid!r} is not a Twilio recording id")
+    url = form.get("RecordingUrl", "").strip()
+    if not url.startswith(("https://", "http://")):
+        raise UnreadablePayload("no RecordingUrl")
+    try:
+        seconds = int(form.get("RecordingDuration") or "0")
+    except ValueError:
+        raise UnreadablePayload("RecordingDuration is not a number") from None
+    return Recording(sid, url, seconds)
+
+
 def goodbye(text: str) -> str:
     response = VoiceResponse()
     response.say(text)

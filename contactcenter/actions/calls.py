@@ -11,7 +11,7 @@ from contactcenter.actions import work
 from contactcenter.actions.intake import receive_inbound
 from contactcenter.core import Core
 from contactcenter.events import Event
-from contactcenter.models import InboundMessage
+from contactcenter.models import Attachment, InboundMessage
 from contactcenter.notices import InteractionInfo, message_notices
 
 
@@ -130,3 +130,25 @@ async def call_ended(core: Core, workspace_id: int, call_sid: str, status: str,
         await work.customer_left(core, workspace_id, iid)
     elif state["state"] == "assigned" and state["agent_id"] is not None:
         await work.request(core, workspace_id, state["agent_id"], iid, "interaction.completed")
+
+
+async def voicemail_left(core: Core, workspace_id: int, caller: str, called: str,
+                         recording_sid: str, recording_url: str, seconds: int,
+                         queue: str | None) -> int:
+    """The recording becomes a voicemail interaction, routed and worked like an email (once per
+    RecordingSid)."""
+    result = await receive_inbound(core, InboundMessage(
+        workspace_id=workspace_id, channel="voicemail", sender=caller, queue=queue,
+        body=f"Voicemail ({_clock(seconds)})", provider_message_id=recording_sid,
+        our_address=called or None,
+        attachments=(Attachment("audio/mpeg", url=f"{recording_url}.mp3",
+                                filename=f"{recording_sid}.mp3"),)))
+    return result.interaction_id
+
+
+async def voicemail_transcribed(core: Core, workspace_id: int, caller: str, recording_sid: str,
+                                text: str) -> None:
+    """Twilio's transcription joins the voicemail as a message of its own."""
+    await receive_inbound(core, InboundMessage(
+        workspace_id=workspace_id, channel="voicemail", sender=caller,
+        body=f"Transcription: {text}", provider_message_id=f"{recording_sid}:transcription"))

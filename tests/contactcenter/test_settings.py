@@ -27,7 +27,7 @@ def test_channels_left_out_of_capacity_get_defaults(tmp_path: Path) -> None:
     path.write_text('skills = ["support"]\n[capacity.chat]\nweight = 50\nmax = 2\n'
                     '[[queues]]\nname = "support"\nskills = { support = 1 }\n')
     capacity = load_settings({"CC_CONFIG": str(path)}).file.capacity
-    assert set(capacity) == {"voice", "chat", "sms", "email"}
+    assert set(capacity) == {"voice", "chat", "sms", "email", "voicemail"}
     assert (capacity["chat"].weight, capacity["chat"].max) == (50, 2)
     assert capacity["voice"].exclusive
 

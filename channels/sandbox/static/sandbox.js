@@ -36,7 +36,7 @@
   });
 
   // ---- calls -----------------------------------------------------------------------------------------
-  var call = null, holdTimer = null;
+  var call = null, holdTimer = null, recordAction = null;
   "123456789*0#".split("").forEach(function (k) {
     var b = document.createElement("button");
     b.type = "button"; b.textContent = k; b.setAttribute("aria-label", "Press " + k);
@@ -54,6 +54,12 @@
       if (el.tagName === "Play" || el.tagName === "Pause") { line("call-log", "sys", "\u266a hold music"); waiting = true; }
       if (el.tagName === "Conference") { line("call-log", "sys", "Connected: you are in the conference with the agent."); setStatus("Talking to an agent."); }
       if (el.tagName === "Hangup") { line("call-log", "sys", "The line hangs up."); end(); }
+      if (el.tagName === "Record") {
+        recordAction = el.getAttribute("action");
+        line("call-log", "sys", "Beep. Recording: type your message below and press Leave message.");
+        $("record-form").hidden = false;
+        setStatus("Leaving a voicemail.");
+      }
     });
     clearTimeout(holdTimer);
     if (waiting) {
@@ -74,7 +80,7 @@
     });
   }
   function end() {
-    call = null; clearTimeout(holdTimer);
+    call = null; clearTimeout(holdTimer); $("record-form").hidden = true;
     $("hangup").disabled = true; $("hold").disabled = true; setStatus("Not in a call.");
   }
   $("dial").addEventListener("click", function () {
@@ -92,6 +98,14 @@
     step("choose", {speech: words});
   });
   $("hold").addEventListener("click", function () { step("hold", {}); });
+  $("record-form").addEventListener("submit", function (e) {
+    e.preventDefault();
+    var words = $("record-text").value.trim();
+    line("call-log", "me", "\u201c" + words + "\u201d (recorded)");
+    $("record-form").hidden = true; $("record-text").value = "";
+    step("record", {speech: words, action: recordAction,
+                    duration: Math.max(1, Math.round(words.length / 12))});
+  });
   $("hangup").addEventListener("click", function () {
     line("call-log", "me", "You hang up.");
     step("hangup", {duration: Math.round((Date.now() - call.started) / 1000)}).then(end);

@@ -22,5 +22,9 @@ CREATE INDEX calls_to_bridge ON calls (workspace_id) WHERE leg = 'customer' AND 
 -- What happened on a call (ringing, answered, transferred, ended, with durations) is part of the
 -- interaction's timeline, as messages of their own kind.
 ALTER TABLE messages DROP CONSTRAINT messages_direction_check;
+-- A voicemail becomes an interaction of its own channel, worked later like an email.
+ALTER TABLE interactions DROP CONSTRAINT interactions_channel_check;
+ALTER TABLE interactions ADD CONSTRAINT interactions_channel_check
+    CHECK (channel IN ('voice', 'sms', 'email', 'chat', 'voicemail'));
 ALTER TABLE messages ADD CONSTRAINT messages_direction_check
     CHECK (direction IN ('inbound', 'outbound', 'internal', 'event'));

@@ -47,16 +47,18 @@ async def test_text_and_call_as_a_customer(
         dial = await post("/sandbox/api/call", {"step": "dial", "sender": "+14155550124",
                                                 "to": SANDBOX_NUMBER})
         assert "<Gather" in dial["answer"]
-        chose = await post("/sandbox/api/call", {"step": "choose", "call_sid": dial["call_sid"],
-                                                 "sender": "+14155550124", "to": SANDBOX_NUMBER,
-                                                 "digits": "1"})
-        assert "in line" in chose["answer"]
-        hung = await post("/sandbox/api/call", {"step": "hangup", "call_sid": dial["call_sid"],
-                                                "sender": "+14155550124", "to": SANDBOX_NUMBER,
-                                                "duration": 30})
-        assert hung["status"] == 204
-        call_iid: int = await core.pool.fetchval("SELECT id FROM interactions WHERE channel = 'voice'")
-        await eventually(lambda: state_is(core, call_iid, "abandoned"))
+        caller = {"call_sid": dial["call_sid"], "sender": "+14155550124", "to": SANDBOX_NUMBER}
+        chose = await post("/sandbox/api/call", {"step": "choose", "digits": "1", **caller})
+        assert "<Record" in chose["answer"]  # nobody is signed in: a voicemail
+        left = await post("/sandbox/api/call", {
+            "step": "record", "speech": "Call me back please", "duration": 5,
+            "action": "/channels/twilio/voice/voicemail?queue=sales", **caller})
+        assert "<Hangup" in left["answer"]
+        bodies = await core.pool.fetch(
+            "SELECT m.body FROM messages m JOIN interactions i ON i.id = m.interaction_id "
+            "WHERE i.channel = 'voicemail' ORDER BY m.id")
+        assert [r["body"] for r in bodies] == ["Voicemail (0:05)",
+                                               "Transcription: Call me back please"]
 
         # An agent answers the SMS; the reply reaches the sandbox's stand-in for Twilio.
         await add_user(core, workspace_id, NewUser("dev@example.com", "Dev", "agent", PASSWORD,

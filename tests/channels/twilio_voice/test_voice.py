@@ -6,7 +6,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from typing import Any
 
-from contactcenter.actions import add_user
+from contactcenter.actions import add_user, work
 from contactcenter.actions.users import NewUser
 from contactcenter.core import Core
 from tests.channels.conftest import OUR_NUMBER, SID, Twilio, fixture
@@ -28,9 +28,26 @@ async def _menu(twilio: Twilio, **choice: str) -> ET.Element:
     return twiml(await resp.text())
 
 
+async def _staffed(core: Core, workspace_id: int, email: str, skills: dict[str, int]) -> int:
+    """An agent signed in but away: the queue is staffed, so calls queue instead of voicemail."""
+    uid = await add_user(core, workspace_id, NewUser(email, email.split("@")[0].title(), "agent",
+                                                     PASSWORD, skills))
+    await work.set_presence(core, workspace_id, uid, "away", "Lunch")
+    return uid
+
+
 async def test_a_call_from_menu_to_agent_to_hang_up(
     twilio: Twilio, core: Core, workspace_id: int
 ) -> None:
+    uid = await add_user(core, workspace_id, NewUser("dev@example.com", "Dev Patel", "agent",
+                                                     PASSWORD, {"support": 5}))
+    headers = {"X-CSRF-Token": await login(twilio.client, "dev@example.com", PASSWORD)}
+    console = await twilio.client.ws_connect("/console/ws")
+    await console.send_json({"type": "hello"})
+    await frames_until(console, is_type("snapshot"))
+    await twilio.client.put("/api/me/presence", json={"presence": "away", "reason": "Break"},
+                            headers=headers)
+
     incoming = await twilio.post("/channels/twilio/voice", fixture("voice_incoming.json"))
     assert incoming.status == 200
     greeting = twiml(await incoming.text())
@@ -46,12 +63,6 @@ async def test_a_call_from_menu_to_agent_to_hang_up(
         "SELECT i.id FROM interactions i JOIN queues q ON q.id = i.queue_id "
         "WHERE i.channel = 'voice' AND q.name = 'support'")
 
-    uid = await add_user(core, workspace_id, NewUser("dev@example.com", "Dev Patel", "agent",
-                                                     PASSWORD, {"support": 5}))
-    headers = {"X-CSRF-Token": await login(twilio.client, "dev@example.com", PASSWORD)}
-    console = await twilio.client.ws_connect("/console/ws")
-    await console.send_json({"type": "hello"})
-    await frames_until(console, is_type("snapshot"))
     await twilio.client.put("/api/me/presence", json={"presence": "available"}, headers=headers)
     offer = (await frames_until(console, is_event("offer")))[-1]["event"]
     assert offer["interaction_id"] == iid
@@ -91,7 +102,10 @@ async def _agent_dialled(twilio: Twilio) -> bool:
     return bool(twilio.api.calls_to("/Calls.json"))
 
 
-async def test_hanging_up_while_waiting_abandons(twilio: Twilio, core: Core) -> None:
+async def test_hanging_up_while_waiting_abandons(
+    twilio: Twilio, core: Core, workspace_id: int
+) -> None:
+    await _staffed(core, workspace_id, "ana@example.com", {"sales": 5})
     await _menu(twilio, Digits="1")
     iid: int = await core.pool.fetchval("SELECT id FROM interactions")
     ended = await twilio.post("/channels/twilio/voice/status",
@@ -104,11 +118,14 @@ async def test_hanging_up_while_waiting_abandons(twilio: Twilio, core: Core) -> 
     assert [r["body"] for r in bodies] == ["Incoming call (sales)", "Call ended (completed) after 0:12"]
 
 
-async def test_a_spoken_choice_and_no_choice(twilio: Twilio, core: Core) -> None:
-    await _menu(twilio, SpeechResult="Yes hi I have a question about my bill")
+async def test_a_spoken_choice_and_no_choice(
+    twilio: Twilio, core: Core, workspace_id: int
+) -> None:
+    await _staffed(core, workspace_id, "ben@example.com", {"sales": 5, "support": 5})
+    await _menu(twilio, SpeechResult="Yes hi I would like to buy a tent")
     queue = await core.pool.fetchval(
         "SELECT q.name FROM interactions i JOIN queues q ON q.id = i.queue_id")
-    assert queue == "billing"
+    assert queue == "sales"
     other = "CA" + "9" * 32
     await _menu(twilio, CallSid=other, From="+14155550111", Caller="+14155550111")
     default = await core.pool.fetchval(
@@ -125,3 +142,38 @@ async def test_forged_and_unreadable_call_webhooks(twilio: Twilio, core: Core) -
     assert (bad.status, (await bad.json())["error"]) == (400, "unreadable_payload")
     kept: Any = await core.pool.fetchval("SELECT source FROM unreadable_payloads")
     assert kept == "twilio_voice"
+
+
+async def test_nobody_to_answer_means_voicemail_worked_like_an_email(
+    twilio: Twilio, core: Core
+) -> None:
+    answer = await _menu(twilio, Digits="2")  # no agent signed in with support
+    record = answer.find("Record")
+    assert record is not None
+    assert record.get("action") == "/channels/twilio/voice/voicemail?queue=support"
+    assert record.get("transcribeCallback") == "/channels/twilio/voice/transcription"
+    assert await core.pool.fetchval("SELECT count(*) FROM interactions") == 0
+
+    recording_sid = "RE" + "4" * 32
+    recording = fixture("voice_incoming.json", RecordingSid=recording_sid, RecordingDuration="42",
+                        RecordingUrl=f"https://api.twilio.com/2010-04-01/Accounts/{SID}/Recordings/"
+                                     f"{recording_sid}")
+    path = "/channels/twilio/voice/voicemail?queue=support"
+    for _ in range(2):  # Twilio retried: one voicemail
+        left = await twilio.post(path, recording)
+        assert left.status == 200
+        assert twiml(await left.text()).find("Hangup") is not None
+    said = await twilio.post("/channels/twilio/voice/transcription", {
+        **recording, "TranscriptionText": "Please call me back about my refund.",
+        "TranscriptionStatus": "completed"})
+    assert said.status == 204
+
+    row = await core.pool.fetchrow(
+        """SELECT i.channel, i.state, q.name AS queue, a.content_type, a.url
+           FROM interactions i JOIN queues q ON q.id = i.queue_id
+           JOIN messages m ON m.interaction_id = i.id JOIN attachments a ON a.message_id = m.id""")
+    assert tuple(row)[:4] == ("voicemail", "queued", "support", "audio/mpeg")
+    assert row["url"].endswith(f"{recording_sid}.mp3")
+    bodies = await core.pool.fetch("SELECT body FROM messages ORDER BY id")
+    assert [r["body"] for r in bodies] == [
+        "Voicemail (0:42)", "Transcription: Please call me back about my refund."]
