@@ -44,20 +44,33 @@ _MESSAGES = """
     ORDER BY m.id DESC LIMIT {limit}"""
 
 
+async def _with_attachments(conn: asyncpg.Connection,
+                            views: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """MMS pictures, voicemail recordings...: where each is, for the console to show or play."""
+    rows = await conn.fetch(
+        """SELECT message_id, content_type, url, filename FROM attachments
+           WHERE message_id = ANY($1::bigint[]) ORDER BY id""", [v["id"] for v in views])
+    for view in views:
+        view["attachments"] = [
+            {"content_type": r["content_type"], "url": r["url"], "filename": r["filename"]}
+            for r in rows if r["message_id"] == view["id"]]
+    return views
+
+
 async def messages(
     conn: asyncpg.Connection, interaction_id: int, *, include_internal: bool = True
 ) -> list[dict[str, Any]]:
     """The conversation, oldest first (the latest MAX_MESSAGES of it)."""
     where = "" if include_internal else "AND m.direction <> 'internal'"
     rows = await conn.fetch(_MESSAGES.format(where=where, limit=MAX_MESSAGES), interaction_id)
-    return [message_view(r) for r in reversed(rows)]
+    return await _with_attachments(conn, [message_view(r) for r in reversed(rows)])
 
 
 async def message(conn: asyncpg.Connection, message_id: int) -> dict[str, Any]:
     row = await conn.fetchrow(
         _MESSAGES.replace("m.interaction_id = $1", "m.id = $1").format(where="", limit=1),
         message_id)
-    return message_view(row)
+    return (await _with_attachments(conn, [message_view(row)]))[0]
 
 
 _INTERACTION = """

@@ -334,10 +334,10 @@
     $("c-title").textContent = c.customer.name;
     $("c-meta").textContent = (CHANNEL[c.channel] || c.channel) + " \u00b7 " + c.queue.label +
       (c.subject ? " \u00b7 " + c.subject : "") + (c.answered_at ? " \u00b7 since " + time(c.answered_at) : "");
-    var active = c.state === "assigned";
+    var active = c.state === "assigned", replyable = active && c.channel !== "voicemail";
     $("end-btn").disabled = !active; $("transfer-btn").disabled = !active;
-    if (!active && S.mode === "reply") setMode("note");
-    $("composer").querySelector("[data-mode=reply]").disabled = !active;
+    if (!replyable && S.mode === "reply") setMode("note");
+    $("composer").querySelector("[data-mode=reply]").disabled = !replyable;
     var wrapping = (c.state === "wrapup" || c.state === "closed") && !c.disposition;
     $("wrapup").hidden = !wrapping;
     if (wrapping) renderWrapup(c);
@@ -366,6 +366,7 @@
       list.appendChild(h("li", {cls: "msg " + cls + (m.status === "failed" || m.status === "undelivered" ? " failed" : ""),
                                 "data-id": m.id || ""}, [
         h("div", {cls: "bubble", text: m.body}),
+        attachments(m),
         h("div", {cls: "meta", text: meta.filter(Boolean).join(" \u00b7 ")}),
       ]));
     });
@@ -373,6 +374,15 @@
     if (c.state !== "assigned") list.appendChild(h("li", {cls: "system", text: "Conversation ended."}));
     list.scrollTop = list.scrollHeight;
     markRead(c);
+  }
+  function attachments(m) {
+    if (!m.attachments || !m.attachments.length) return null;
+    return h("div", {cls: "attachments"}, m.attachments.map(function (a) {
+      var safe = /^https?:\/\//.test(a.url || "") ? a.url : null;
+      if (safe && a.content_type.indexOf("audio/") === 0) return h("audio", {controls: "", preload: "none", src: safe});
+      return safe ? h("a", {href: safe, target: "_blank", rel: "noopener noreferrer", text: a.filename || a.content_type})
+                  : h("span", {text: a.filename || a.content_type});
+    }));
   }
   function renderTyping() {
     var until_ = S.typingUntil[S.selected] || 0, c = S.convs.get(S.selected);

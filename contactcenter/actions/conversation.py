@@ -72,6 +72,9 @@ async def send_message(
         conv = await _conversation(conn, workspace_id, interaction_id, lock=True)
         if conv.info.agent_id != user_id or conv.state not in ("assigned", "wrapup"):
             raise Conflict("not_yours", f"interaction {interaction_id} is not assigned to you")
+        if not internal and conv.info.channel == "voicemail":
+            raise Conflict("cannot_reply", "a voicemail cannot be answered in place: call the "
+                           "customer back, and keep notes here")
         if not internal and conv.state != "assigned":
             raise Conflict("conversation_ended",
                            "the conversation has ended; you can still add an internal note")

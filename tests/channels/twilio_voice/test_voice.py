@@ -145,7 +145,7 @@ async def test_forged_and_unreadable_call_webhooks(twilio: Twilio, core: Core) -
 
 
 async def test_nobody_to_answer_means_voicemail_worked_like_an_email(
-    twilio: Twilio, core: Core
+    twilio: Twilio, core: Core, workspace_id: int
 ) -> None:
     answer = await _menu(twilio, Digits="2")  # no agent signed in with support
     record = answer.find("Record")
@@ -177,3 +177,10 @@ async def test_nobody_to_answer_means_voicemail_worked_like_an_email(
     bodies = await core.pool.fetch("SELECT body FROM messages ORDER BY id")
     assert [r["body"] for r in bodies] == [
         "Voicemail (0:42)", "Transcription: Please call me back about my refund."]
+
+    # The console shows the recording, to be played.
+    await add_user(core, workspace_id, NewUser("sup@example.com", "Sam", "supervisor", PASSWORD, {}))
+    await login(twilio.client, "sup@example.com", PASSWORD)
+    iid = await core.pool.fetchval("SELECT id FROM interactions")
+    view = await (await twilio.client.get(f"/api/interactions/{iid}")).json()
+    assert [a["content_type"] for a in view["messages"][0]["attachments"]] == ["audio/mpeg"]
