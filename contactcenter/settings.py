@@ -144,6 +144,8 @@ class SmsConfig(_Strict):
     queue_reply_every_seconds: int = Field(default=300, ge=0, le=86_400)
     # The answer to HELP.
     help_reply: str = Field(default="", max_length=320)
+    # The answer when the queue is closed and its closed rule for SMS is auto_reply.
+    closed_reply: str = Field(default="", max_length=320)
 
 
 class MenuOption(_Strict):

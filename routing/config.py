@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from contactcenter.settings import CHANNELS, FileConfig, QueueConfig
+from contactcenter.settings import (
+    CHANNELS,
+    CalendarConfig,
+    Channel,
+    ClosedBehaviour,
+    FileConfig,
+    QueueConfig,
+)
 from routing.calendar import DAYS, Calendar, parse_hours
 from routing.model import ChannelRule, EngineConfig, EscalationStep, QueueSpec
 
@@ -24,16 +31,30 @@ def engine_config(cfg: FileConfig) -> EngineConfig:
         preferred_agent_seconds=cfg.routing.preferred_agent_seconds,
         disconnect_grace_seconds=cfg.routing.disconnect_grace_seconds,
         fallback_queues={channel: cfg.default_queue(channel) for channel in CHANNELS},
-        calendars={
-            name: Calendar(
-                timezone=cal.timezone,
-                weekly={i: parse_hours(getattr(cal, day)) for i, day in enumerate(DAYS)
-                        if getattr(cal, day).strip()},
-                holidays=frozenset(cal.holidays),
-            )
-            for name, cal in cfg.calendars.items()
-        },
+        calendars={name: _calendar(cal) for name, cal in cfg.calendars.items()},
     )
+
+
+def _calendar(cal: CalendarConfig) -> Calendar:
+    return Calendar(
+        timezone=cal.timezone,
+        weekly={i: parse_hours(getattr(cal, day)) for i, day in enumerate(DAYS)
+                if getattr(cal, day).strip()},
+        holidays=frozenset(cal.holidays),
+    )
+
+
+def closed_behaviour(cfg: FileConfig, queue_name: str, channel: Channel,
+                     at: float) -> ClosedBehaviour | None:
+    """What a queue does with `channel` at `at` if its calendar says it is closed; None when it
+    is open (or has no calendar). Channels use it to answer at once (a voicemail prompt, an
+    automatic SMS) rather than after the routing leader has decided the same."""
+    queue = next((q for q in cfg.queues if q.name == queue_name), None)
+    if queue is None or queue.calendar is None or queue.calendar not in cfg.calendars:
+        return None
+    if _calendar(cfg.calendars[queue.calendar]).is_open(at):
+        return None
+    return queue.closed.get(channel, "keep_waiting")
 
 
 def _queue(q: QueueConfig) -> QueueSpec:

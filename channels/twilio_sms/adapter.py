@@ -6,6 +6,8 @@ durable write. A payload we cannot read is kept whole and flagged, and answered 
 
 from __future__ import annotations
 
+import time
+
 from aiohttp import web
 
 from channels.twilio_sms import parse
@@ -15,6 +17,7 @@ from contactcenter.errors import NotFound
 from contactcenter.models import InboundMessage
 from contactcenter.web.keys import CORE, WORKSPACE_ID
 from contactcenter.web.openapi import ApiRoutes, Response
+from routing.config import closed_behaviour
 
 routes = ApiRoutes(tag="channels")
 
@@ -48,11 +51,18 @@ async def incoming(request: web.Request) -> web.Response:
         # Twilio answers STOP and START itself; HELP gets the configured text.
         return _twiml(config.help_reply if consent == "help" else None)
 
+    queue = parse.queue_hint(received, config)
     result = await receive_inbound(core, InboundMessage(
         workspace_id=ws, channel="sms", sender=received.sender, body=received.body,
-        provider_message_id=received.message_sid, queue=parse.queue_hint(received, config),
+        provider_message_id=received.message_sid, queue=queue,
         our_address=received.to, attachments=received.media, raw=form))
-    if result.duplicate or not config.queue_reply:
+    if result.duplicate:
+        return _twiml()
+    closed = closed_behaviour(core.config, queue or core.config.default_queue("sms"), "sms",
+                              time.time())
+    if closed == "auto_reply" and result.new_interaction:
+        return _twiml(config.closed_reply or None)
+    if not config.queue_reply:
         return _twiml()
     place = await sms.queue_reply_due(core, ws, result.interaction_id,
                                       config.queue_reply_every_seconds)

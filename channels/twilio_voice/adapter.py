@@ -23,8 +23,7 @@ from contactcenter.actions import calls
 from contactcenter.errors import NotFound
 from contactcenter.web.keys import CORE, WORKSPACE_ID
 from contactcenter.web.openapi import ApiRoutes, Response
-from routing.calendar import Calendar
-from routing.config import engine_config
+from routing.config import closed_behaviour
 
 routes = ApiRoutes(tag="channels")
 
@@ -82,11 +81,9 @@ async def _nobody_can_answer(request: web.Request, queue_name: str) -> bool:
     """After hours (a queue whose calendar is closed and whose closed rule for voice is
     voicemail), or no agent signed in with the queue's skills: take a message instead."""
     core = request.app[CORE]
+    if closed_behaviour(core.config, queue_name, "voice", time.time()) == "voicemail":
+        return True
     queue = next(q for q in core.config.queues if q.name == queue_name)
-    if queue.calendar is not None and queue.closed.get("voice") == "voicemail":
-        calendar = engine_config(core.config).calendars[queue.calendar]
-        if isinstance(calendar, Calendar) and not calendar.is_open(time.time()):
-            return True
     async with core.pool.acquire() as conn:
         return await views.staffed_agents(conn, request.app[WORKSPACE_ID], dict(queue.skills)) == 0
 

@@ -18,7 +18,7 @@ from twilio.request_validator import RequestValidator
 from channels.sandbox.twilio_api import TwilioStandIn
 from channels.twilio_sms import sender as sms_sender
 from contactcenter.core import Core
-from contactcenter.settings import Settings
+from contactcenter.settings import CalendarConfig, Settings
 from contactcenter.web.app import create_app
 from tests.conftest import AiohttpClient
 
@@ -68,11 +68,17 @@ async def twilio(aiohttp_client: AiohttpClient, aiohttp_server: Callable[..., Aw
     sms = settings.file.channels.sms.model_copy(update={
         "enabled": True, "numbers": {OUR_NUMBER: "support"},
         "queue_reply": "You are number {position} in line; expected wait {wait}.",
-        "help_reply": "Reply to reach a person. STOP to stop."})
+        "help_reply": "Reply to reach a person. STOP to stop.",
+        "closed_reply": "We are closed; we will answer when we open."})
     channels = settings.file.channels.model_copy(update={"sms": sms, "voice": voice})
+    # Billing is closed whatever the time the tests run at (a calendar open no day at all).
+    queues = [q.model_copy(update={"calendar": "never"}) if q.name == "billing" else q
+              for q in settings.file.queues]
+    calendars = {**settings.file.calendars, "never": CalendarConfig(timezone="UTC")}
     env = replace(settings.env, twilio_account_sid=SID, twilio_auth_token=TOKEN,
                   public_url=PUBLIC_URL, twilio_api_url=str(api_server.make_url("")).rstrip("/"))
-    sms_settings = Settings(file=settings.file.model_copy(update={"channels": channels}), env=env)
+    sms_settings = Settings(file=settings.file.model_copy(update={
+        "channels": channels, "queues": queues, "calendars": calendars}), env=env)
     assert env.database_url is not None
     assert env.redis_url is not None
     app: web.Application = create_app(sms_settings, env.database_url, env.redis_url)

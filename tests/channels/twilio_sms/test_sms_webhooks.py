@@ -196,3 +196,11 @@ async def test_stop_means_nothing_more_is_sent_until_start(
     # Consent keywords are not conversation: none of them was added to it.
     bodies = await core.pool.fetch("SELECT body FROM messages WHERE direction = 'inbound'")
     assert [r["body"] for r in bodies] == ["Hi, I was charged twice"]
+
+
+async def test_a_closed_queue_answers_with_the_closed_reply(twilio: Twilio, core: Core) -> None:
+    resp = await twilio.text("BILLING why was I charged twice?")  # the keyword picks billing
+    assert messages_in(await resp.text()) == ["We are closed; we will answer when we open."]
+    queue = await core.pool.fetchval(
+        "SELECT q.name FROM interactions i JOIN queues q ON q.id = i.queue_id")
+    assert queue == "billing"

@@ -184,3 +184,12 @@ async def test_nobody_to_answer_means_voicemail_worked_like_an_email(
     iid = await core.pool.fetchval("SELECT id FROM interactions")
     view = await (await twilio.client.get(f"/api/interactions/{iid}")).json()
     assert [a["content_type"] for a in view["messages"][0]["attachments"]] == ["audio/mpeg"]
+
+
+async def test_after_hours_a_caller_is_asked_for_a_voicemail(
+    twilio: Twilio, core: Core, workspace_id: int
+) -> None:
+    await _staffed(core, workspace_id, "eva@example.com", {"billing": 8})  # staffed, but closed
+    record = (await _menu(twilio, Digits="3")).find("Record")
+    assert record is not None
+    assert record.get("action") == "/channels/twilio/voice/voicemail?queue=billing"
