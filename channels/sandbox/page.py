@@ -42,7 +42,7 @@ class CallStep(BaseModel):
     digits: str = Field(default="", max_length=10)
     speech: str = Field(default="", max_length=200)
     duration: int = Field(default=0, ge=0, le=86_400)
-    # For `record`: the <Record> action the server gave (with its query string).
+    # For `choose` and `record`: the <Gather> or <Record> action the server gave.
     action: str = Field(default="", max_length=300, pattern=r"^(/channels/twilio/voice/[a-z?=&_%0-9-]*)?$")
 
 
@@ -87,7 +87,8 @@ async def call_step(request: web.Request) -> web.Response:
     if step.step == "dial":
         result = await _webhook(request, "/channels/twilio/voice", {**form, "CallStatus": "ringing"})
     elif step.step == "choose":
-        result = await _webhook(request, "/channels/twilio/voice/menu",
+        # To the <Gather> that is listening: the menu, or the call-back offer on hold.
+        result = await _webhook(request, step.action or "/channels/twilio/voice/menu",
                                 {**form, "Digits": step.digits, "SpeechResult": step.speech})
     elif step.step == "hold":
         result = await _webhook(request, "/channels/twilio/voice/hold", form)

@@ -33,6 +33,7 @@ _REFUSALS = {400: Response("a payload we cannot read (kept and flagged)"),
              404: Response("voice is not enabled")}
 MENU, HOLD = "/channels/twilio/voice/menu", "/channels/twilio/voice/hold"
 VOICEMAIL = "/channels/twilio/voice/voicemail"
+CALLBACK = "/channels/twilio/voice/callback"
 TRANSCRIPTION = "/channels/twilio/voice/transcription"
 
 
@@ -103,8 +104,22 @@ async def _hold(request: web.Request, call_sid: str) -> web.Response:
     async with core.pool.acquire() as conn:
         place = await views.queue_position(conn, ws, known["interaction_id"])
     if place is None:
-        return _xml(twiml.hold(None, None, config, HOLD))
-    return _xml(twiml.hold(place["position"], place["estimated_wait_seconds"], config, HOLD))
+        return _xml(twiml.hold(None, None, config, HOLD, CALLBACK))
+    return _xml(twiml.hold(place["position"], place["estimated_wait_seconds"], config, HOLD,
+                           CALLBACK))
+
+
+@routes.route("POST", CALLBACK, summary="Twilio: a waiting caller pressed a key during the music",
+              responses={200: Response("goodbye (1: called back later), else back on hold",
+                                       _TWIML), **_REFUSALS})
+async def callback(request: web.Request) -> web.Response:
+    form, call = await _call(request, "twilio_voice")
+    core = request.app[CORE]
+    if form.get("Digits") == "1" and await calls.callback_requested(
+            core, request.app[WORKSPACE_ID], call.call_sid):
+        return _xml(twiml.goodbye("Thank you. You keep your place in line, and we will call you "
+                                  "back at this number when it is your turn. Goodbye."))
+    return await _hold(request, call.call_sid)
 
 
 @routes.route("POST", "/channels/twilio/voice/status",

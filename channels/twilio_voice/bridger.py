@@ -46,13 +46,18 @@ class Bridger(Worker):
         if self.status_callback:
             extra = {"status_callback": self.status_callback,
                      "status_callback_event": ["initiated", "ringing", "answered", "completed"]}
+        callback_sid = None
         try:
-            await self.client.calls(bridge["call_sid"]).update_async(
-                twiml=twiml.conference(room, start=False))
-            wait = self._last_call + 1 / CALLS_PER_SECOND - time.monotonic()
-            if wait > 0:
-                await asyncio.sleep(wait)
-            self._last_call = time.monotonic()
+            if bridge["callback"]:  # the caller hung up to be called back: call them now
+                await self._pace()
+                placed = await self.client.calls.create_async(
+                    to=bridge["from_number"], from_=bridge["to_number"],
+                    twiml=twiml.conference(room, start=False), **extra)
+                callback_sid = placed.sid
+            else:
+                await self.client.calls(bridge["call_sid"]).update_async(
+                    twiml=twiml.conference(room, start=False))
+            await self._pace()
             leg = await self.client.calls.create_async(
                 to=agent, from_=bridge["to_number"], twiml=twiml.conference(room, start=True),
                 **extra)
@@ -62,7 +67,14 @@ class Bridger(Worker):
         except (aiohttp.ClientError, TimeoutError, OSError) as exc:
             await calls.bridge_failed(self.core, self.ws, bridge, f"Twilio unreachable: {exc}")
             return
-        await calls.bridged(self.core, self.ws, bridge, room, leg.sid)
+        await calls.bridged(self.core, self.ws, bridge, room, leg.sid, callback_sid)
+
+    async def _pace(self) -> None:
+        """At most CALLS_PER_SECOND outbound calls (Twilio's default limit per account)."""
+        wait = self._last_call + 1 / CALLS_PER_SECOND - time.monotonic()
+        if wait > 0:
+            await asyncio.sleep(wait)
+        self._last_call = time.monotonic()
 
 
 bridger_context = worker_context(Bridger, lambda config: config.channels.voice.enabled,

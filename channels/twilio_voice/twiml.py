@@ -70,16 +70,21 @@ def menu(config: VoiceConfig, action: str) -> str:
     return str(response)
 
 
-def hold(position: int | None, wait_seconds: int | None, config: VoiceConfig, again: str) -> str:
-    """A waiting caller: their place and the wait, music, then ask again (`again`)."""
+def hold(position: int | None, wait_seconds: int | None, config: VoiceConfig, again: str,
+         callback: str) -> str:
+    """A waiting caller: their place and the wait, the offer of a call back (press 1 at any
+    time during the music goes to `callback`), then ask again (`again`)."""
     response = VoiceResponse()
+    gather = Gather(input="dtmf", num_digits=1, action=callback, method="POST", timeout=1)
     if position is not None and wait_seconds is not None:
-        response.say(f"You are number {position} in line. The expected wait is "
-                     f"{wait_words(wait_seconds)}.")
+        gather.say(f"You are number {position} in line. The expected wait is "
+                   f"{wait_words(wait_seconds)}.")
+    gather.say("To keep your place and be called back, press 1.")
     if config.hold_music_url:
-        response.play(config.hold_music_url)
+        gather.play(config.hold_music_url)
     else:
-        response.pause(length=config.announce_every_seconds)
+        gather.pause(length=config.announce_every_seconds)
+    response.append(gather)
     response.redirect(again, method="POST")
     return str(response)
 

@@ -59,18 +59,37 @@ async def add_event(core: Core, workspace_id: int, interaction_id: int, text: st
         workspace_id, message, InteractionInfo("voice", row["customer"], row["agent"], None)))
 
 
+async def callback_requested(core: Core, workspace_id: int, call_sid: str) -> bool:
+    """The waiting caller pressed 1: they may hang up and keep their place; the agent who
+    accepts will be connected to a call placed to them. False if the call is not waiting."""
+    async with core.pool.acquire() as conn:
+        iid = await conn.fetchval(
+            """UPDATE calls c SET callback_requested_at = now()
+               FROM interactions i
+               WHERE c.call_sid = $1 AND c.workspace_id = $2 AND i.id = c.interaction_id
+                 AND i.state IN ('queued', 'offered') AND c.callback_requested_at IS NULL
+               RETURNING c.interaction_id""", call_sid, workspace_id)
+    if iid is None:
+        return False
+    await add_event(core, workspace_id, iid, "The caller asked to be called back")
+    return True
+
+
 async def claim_bridges(core: Core, workspace_id: int, limit: int = 5) -> list[dict[str, Any]]:
-    """Callers whose interaction an agent accepted and who are not yet bridged to them, claimed
-    for this node (another node skips them), with how to reach the agent."""
+    """Callers whose interaction an agent accepted and who are not yet bridged to them (on the
+    line, or hung up waiting for a call back), claimed for this node (another node skips them),
+    with how to reach the agent."""
     async with core.pool.acquire() as conn, conn.transaction():
         rows = await conn.fetch(
-            """SELECT c.call_sid, c.interaction_id, c.to_number, i.agent_id,
+            """SELECT c.call_sid, c.interaction_id, c.from_number, c.to_number, i.agent_id,
+                      c.callback_requested_at IS NOT NULL AND c.ended_at IS NOT NULL AS callback,
                       u.display_name AS agent_name, u.phone AS agent_phone,
                       coalesce(u.client_identity, 'agent-' || u.id) AS agent_client
                FROM calls c JOIN interactions i ON i.id = c.interaction_id
                JOIN users u ON u.id = i.agent_id
                WHERE c.workspace_id = $1 AND c.leg = 'customer' AND c.bridged_at IS NULL
-                 AND c.ended_at IS NULL AND i.state = 'assigned'
+                 AND (c.ended_at IS NULL OR c.callback_requested_at IS NOT NULL)
+                 AND i.state = 'assigned'
                ORDER BY c.started_at LIMIT $2 FOR UPDATE OF c SKIP LOCKED""", workspace_id, limit)
         for row in rows:
             await conn.execute("UPDATE calls SET bridged_at = now() WHERE call_sid = $1",
@@ -79,10 +98,18 @@ async def claim_bridges(core: Core, workspace_id: int, limit: int = 5) -> list[d
 
 
 async def bridged(core: Core, workspace_id: int, bridge: dict[str, Any], conference: str,
-                  agent_call_sid: str) -> None:
+                  agent_call_sid: str, callback_call_sid: str | None = None) -> None:
     async with core.pool.acquire() as conn:
         await conn.execute("UPDATE calls SET conference = $2 WHERE call_sid = $1",
                            bridge["call_sid"], conference)
+        if callback_call_sid is not None:  # the call placed to the customer is their leg now
+            await conn.execute(
+                """INSERT INTO calls (call_sid, workspace_id, interaction_id, leg, from_number,
+                       to_number, status, conference, bridged_at)
+                   VALUES ($1, $2, $3, 'customer', $4, $5, 'queued', $6, now())
+                   ON CONFLICT (call_sid) DO NOTHING""",
+                callback_call_sid, workspace_id, bridge["interaction_id"], bridge["to_number"],
+                bridge["from_number"], conference)
         await conn.execute(
             """INSERT INTO calls (call_sid, workspace_id, interaction_id, leg, from_number,
                    to_number, status, conference) VALUES ($1, $2, $3, 'agent', $4, $5, 'queued', $6)
@@ -90,7 +117,8 @@ async def bridged(core: Core, workspace_id: int, bridge: dict[str, Any], confere
             agent_call_sid, workspace_id, bridge["interaction_id"], bridge["to_number"],
             bridge["agent_phone"] or f"client:{bridge['agent_client']}", conference)
     await add_event(core, workspace_id, bridge["interaction_id"],
-                    f"Call connected to {bridge['agent_name']}")
+                    f"Calling the customer back for {bridge['agent_name']}" if callback_call_sid
+                    else f"Call connected to {bridge['agent_name']}")
 
 
 async def bridge_failed(core: Core, workspace_id: int, bridge: dict[str, Any], error: str) -> None:
@@ -111,7 +139,7 @@ async def call_ended(core: Core, workspace_id: int, call_sid: str, status: str,
             """UPDATE calls SET status = $2, ended_at = coalesce(ended_at, now()),
                    duration_seconds = coalesce($3, duration_seconds)
                WHERE call_sid = $1 AND workspace_id = $4 AND ended_at IS NULL
-               RETURNING interaction_id, leg, bridged_at""",
+               RETURNING interaction_id, leg, bridged_at, callback_requested_at""",
             call_sid, status, duration_seconds, workspace_id)
         if row is None or row["interaction_id"] is None:
             return  # unknown, or already ended: a repeated callback changes nothing
@@ -126,7 +154,7 @@ async def call_ended(core: Core, workspace_id: int, call_sid: str, status: str,
         return
     length = f" after {_clock(duration_seconds)}" if duration_seconds is not None else ""
     await add_event(core, workspace_id, iid, f"Call ended ({status}){length}")
-    if state["state"] in ("queued", "offered"):
+    if state["state"] in ("queued", "offered") and row["callback_requested_at"] is None:
         await work.customer_left(core, workspace_id, iid)
     elif state["state"] == "assigned" and state["agent_id"] is not None:
         await work.request(core, workspace_id, state["agent_id"], iid, "interaction.completed")

@@ -36,11 +36,11 @@
   });
 
   // ---- calls -----------------------------------------------------------------------------------------
-  var call = null, holdTimer = null, recordAction = null;
+  var call = null, holdTimer = null, recordAction = null, gatherAction = null;
   "123456789*0#".split("").forEach(function (k) {
     var b = document.createElement("button");
     b.type = "button"; b.textContent = k; b.setAttribute("aria-label", "Press " + k);
-    b.addEventListener("click", function () { step("choose", {digits: k}); });
+    b.addEventListener("click", function () { step("choose", {digits: k, action: gatherAction}); });
     $("keys").appendChild(b);
   });
   function setStatus(text) { $("call-status").textContent = text; }
@@ -50,7 +50,10 @@
     var waiting = false;
     Array.prototype.forEach.call(root.getElementsByTagName("*"), function (el) {
       if (el.tagName === "Say") line("call-log", "them", "Heard: " + el.textContent);
-      if (el.tagName === "Gather") setStatus("The menu is listening: press a key or say something.");
+      if (el.tagName === "Gather") {
+        gatherAction = el.getAttribute("action");
+        setStatus("Listening: press a key" + (el.getAttribute("input") === "dtmf" ? "." : " or say something."));
+      }
       if (el.tagName === "Play" || el.tagName === "Pause") { line("call-log", "sys", "\u266a hold music"); waiting = true; }
       if (el.tagName === "Conference") { line("call-log", "sys", "Connected: you are in the conference with the agent."); setStatus("Talking to an agent."); }
       if (el.tagName === "Hangup") { line("call-log", "sys", "The line hangs up."); end(); }
@@ -63,7 +66,7 @@
     });
     clearTimeout(holdTimer);
     if (waiting) {
-      setStatus("On hold. The agent's console now shows the call; accept it there.");
+      setStatus("On hold (press 1 to be called back). The agent's console shows the call; accept it there.");
       $("hold").disabled = false;
       holdTimer = setTimeout(function () { step("hold", {}); }, 5000);  // as Twilio asks again after the music
     }
@@ -95,7 +98,7 @@
     if (!words) return;
     line("call-log", "me", "\u201c" + words + "\u201d");
     $("say").value = "";
-    step("choose", {speech: words});
+    step("choose", {speech: words, action: gatherAction});
   });
   $("hold").addEventListener("click", function () { step("hold", {}); });
   $("record-form").addEventListener("submit", function (e) {

@@ -13,7 +13,10 @@ CREATE TABLE calls (
     started_at     timestamptz NOT NULL DEFAULT now(),
     bridged_at     timestamptz,
     ended_at       timestamptz,
-    duration_seconds integer
+    duration_seconds integer,
+    -- The caller asked to be called back: hanging up keeps their place, and the agent who
+    -- accepts is connected to a call placed to them.
+    callback_requested_at timestamptz
 );
 CREATE INDEX calls_interaction ON calls (interaction_id);
 CREATE INDEX calls_to_bridge ON calls (workspace_id) WHERE leg = 'customer' AND bridged_at IS NULL

@@ -57,7 +57,12 @@ async def test_a_call_from_menu_to_agent_to_hang_up(
     assert "For support, press 2." in (gather.findtext("Say") or "")
 
     hold = await _menu(twilio, Digits="2")
-    assert "You are number 1 in line" in (hold.findtext("Say") or "")
+    said = [say.text for say in hold.iter("Say")]
+    assert said == ["You are number 1 in line. The expected wait is about 3 minutes.",
+                    "To keep your place and be called back, press 1."]
+    offer_callback = hold.find("Gather")
+    assert offer_callback is not None
+    assert offer_callback.get("action") == "/channels/twilio/voice/callback"
     assert hold.findtext("Redirect") == "/channels/twilio/voice/hold"
     iid: int = await core.pool.fetchval(
         "SELECT i.id FROM interactions i JOIN queues q ON q.id = i.queue_id "
@@ -193,3 +198,35 @@ async def test_after_hours_a_caller_is_asked_for_a_voicemail(
     record = (await _menu(twilio, Digits="3")).find("Record")
     assert record is not None
     assert record.get("action") == "/channels/twilio/voice/voicemail?queue=billing"
+
+
+async def test_press_1_to_keep_your_place_and_be_called_back(
+    twilio: Twilio, core: Core, workspace_id: int
+) -> None:
+    uid = await _staffed(core, workspace_id, "dev@example.com", {"support": 5})
+    await _menu(twilio, Digits="2")
+    iid: int = await core.pool.fetchval("SELECT id FROM interactions")
+    pressed = await twilio.post("/channels/twilio/voice/callback",
+                                fixture("voice_incoming.json", Digits="1"))
+    assert twiml(await pressed.text()).find("Hangup") is not None
+    await twilio.post("/channels/twilio/voice/status", fixture("voice_status_completed.json"))
+    assert await state_is(core, iid, "queued")  # hanging up kept the place
+
+    await work.set_presence(core, workspace_id, uid, "available")
+    await eventually(lambda: state_is(core, iid, "offered"))
+    await work.request(core, workspace_id, uid, iid, "offer.accept")
+    await eventually(lambda: _placed(twilio, 2))
+    customer, agent = twilio.api.calls_to("/Calls.json")
+    assert (customer.form["To"], customer.form["From"]) == ("+14155550100", OUR_NUMBER)
+    assert 'startConferenceOnEnter="false"' in customer.form["Twiml"]
+    assert agent.form["To"] == f"client:agent-{uid}"
+    assert twilio.api.calls_to(f"/Calls/{CALL}.json") == []  # the first call is long gone
+    bodies = await core.pool.fetch(
+        "SELECT body FROM messages WHERE interaction_id = $1 ORDER BY id", iid)
+    assert [r["body"] for r in bodies] == [
+        "Incoming call (support)", "The caller asked to be called back",
+        "Call ended (completed) after 1:35", "Calling the customer back for Dev"]
+
+
+async def _placed(twilio: Twilio, count: int) -> bool:
+    return len(twilio.api.calls_to("/Calls.json")) >= count
