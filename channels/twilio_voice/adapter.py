@@ -130,6 +130,9 @@ async def status(request: web.Request) -> web.Response:
     if call.status in twiml.ENDED:
         await calls.call_ended(request.app[CORE], request.app[WORKSPACE_ID], call.call_sid,
                                call.status, call.duration_seconds)
+    elif call.status in ("ringing", "in-progress", "answered"):
+        await calls.call_progress(request.app[CORE], request.app[WORKSPACE_ID], call.call_sid,
+                                  call.status)
     return web.Response(status=204)
 
 

@@ -6,13 +6,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from contactcenter import events, feeds, views
+from contactcenter import events
 from contactcenter.actions import work
 from contactcenter.actions.intake import receive_inbound
+from contactcenter.actions.timeline import add_event
 from contactcenter.core import Core
 from contactcenter.events import Event
 from contactcenter.models import Attachment, InboundMessage
-from contactcenter.notices import InteractionInfo, message_notices
 
 
 def _clock(seconds: int) -> str:
@@ -43,20 +43,6 @@ async def call_of(core: Core, workspace_id: int, call_sid: str) -> dict[str, Any
                FROM calls c LEFT JOIN interactions i ON i.id = c.interaction_id
                WHERE c.call_sid = $1 AND c.workspace_id = $2""", call_sid, workspace_id)
     return None if row is None else dict(row)
-
-
-async def add_event(core: Core, workspace_id: int, interaction_id: int, text: str) -> None:
-    """A line in the interaction's timeline ("Call answered by Ana"), live in the console."""
-    async with core.pool.acquire() as conn, conn.transaction():
-        row = await conn.fetchrow(
-            """INSERT INTO messages (workspace_id, interaction_id, channel, direction, body,
-                   delivery_status) VALUES ($1, $2, 'voice', 'event', $3, 'sent')
-               RETURNING id, (SELECT customer_id FROM interactions WHERE id = $2) AS customer,
-                         (SELECT agent_id FROM interactions WHERE id = $2) AS agent""",
-            workspace_id, interaction_id, text)
-        message = await views.message(conn, row["id"])
-    await feeds.push(core.redis, message_notices(
-        workspace_id, message, InteractionInfo("voice", row["customer"], row["agent"], None)))
 
 
 async def callback_requested(core: Core, workspace_id: int, call_sid: str) -> bool:
@@ -130,6 +116,23 @@ async def bridge_failed(core: Core, workspace_id: int, bridge: dict[str, Any], e
                     f"Could not connect the call to {bridge['agent_name']}: {error}")
 
 
+async def call_progress(core: Core, workspace_id: int, call_sid: str, status: str) -> None:
+    """Ringing and answered, for the legs we placed (the agent's, a call back): once each, in
+    the timeline."""
+    async with core.pool.acquire() as conn:
+        row = await conn.fetchrow(
+            """UPDATE calls c SET status = $2 FROM users u, interactions i
+               WHERE c.call_sid = $1 AND c.workspace_id = $3 AND c.status <> $2
+                 AND c.ended_at IS NULL AND i.id = c.interaction_id AND u.id = i.agent_id
+               RETURNING c.interaction_id, c.leg, u.display_name""",
+            call_sid, "ringing" if status == "ringing" else "answered", workspace_id)
+    if row is None:
+        return
+    who = row["display_name"] if row["leg"] == "agent" else "the customer"
+    await add_event(core, workspace_id, row["interaction_id"],
+                    f"Ringing {who}" if status == "ringing" else f"Answered by {who}")
+
+
 async def call_ended(core: Core, workspace_id: int, call_sid: str, status: str,
                      duration_seconds: int | None) -> None:
     """Twilio says the call is over. A caller still waiting abandons (their offer, if any, is
@@ -151,6 +154,9 @@ async def call_ended(core: Core, workspace_id: int, call_sid: str, status: str,
             interaction_id=iid))
     await events.publish(core.redis, [logged])
     if row["leg"] != "customer":
+        if duration_seconds is not None:
+            await add_event(core, workspace_id, iid,
+                            f"The agent's line ended ({status}) after {_clock(duration_seconds)}")
         return
     length = f" after {_clock(duration_seconds)}" if duration_seconds is not None else ""
     await add_event(core, workspace_id, iid, f"Call ended ({status}){length}")

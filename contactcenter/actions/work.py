@@ -12,6 +12,7 @@ from typing import Any, Literal
 import asyncpg
 
 from contactcenter import events, feeds
+from contactcenter.actions.timeline import add_event
 from contactcenter.core import Core
 from contactcenter.errors import Conflict, InputError, NotFound
 from contactcenter.events import Event
@@ -26,7 +27,7 @@ MAX_REASON_CHARS = 200
 async def _interaction(conn: asyncpg.Connection, workspace_id: int, interaction_id: int) -> Any:
     """The interaction's state and agent, locked for this transaction; 404 if not ours."""
     row = await conn.fetchrow(
-        """SELECT state, agent_id FROM interactions WHERE id = $1 AND workspace_id = $2
+        """SELECT state, agent_id, channel FROM interactions WHERE id = $1 AND workspace_id = $2
            FOR UPDATE""", interaction_id, workspace_id)
     if row is None:
         raise NotFound("no_such_interaction", f"no interaction {interaction_id}")
@@ -105,6 +106,9 @@ async def transfer(core: Core, workspace_id: int, user_id: int, interaction_id: 
             {"queue": to_queue, "agent": to_agent, "priority_bump": priority_bump},
             interaction_id=interaction_id, actor_user_id=user_id))
     await events.publish(core.redis, [logged])
+    if row["channel"] == "voice":
+        target = f"queue {to_queue}" if to_queue is not None else "another agent"
+        await add_event(core, workspace_id, interaction_id, f"Transferred to {target}")
     if row["agent_id"] is not None:
         # The agent who had it (every open console of theirs) lets it go now.
         await feeds.push(core.redis, [Notice(user_feed(workspace_id, row["agent_id"]), {

@@ -89,6 +89,11 @@ async def test_a_call_from_menu_to_agent_to_hang_up(
     assert conference is not None
     assert conference.text == f"cc-interaction-{iid}"
 
+    agent_leg: str = await core.pool.fetchval("SELECT call_sid FROM calls WHERE leg = 'agent'")
+    for status in ("ringing", "ringing", "in-progress"):  # a repeat adds nothing
+        progress = await twilio.post("/channels/twilio/voice/status", fixture(
+            "voice_status_completed.json", CallSid=agent_leg, CallStatus=status))
+        assert progress.status == 204
     ended = await twilio.post("/channels/twilio/voice/status",
                               fixture("voice_status_completed.json"))
     assert ended.status == 204
@@ -96,7 +101,8 @@ async def test_a_call_from_menu_to_agent_to_hang_up(
     timeline = await core.pool.fetch(
         "SELECT body FROM messages WHERE interaction_id = $1 ORDER BY id", iid)
     assert [r["body"] for r in timeline] == [
-        "Incoming call (support)", "Call connected to Dev Patel", "Call ended (completed) after 1:35"]
+        "Incoming call (support)", "Call connected to Dev Patel", "Ringing Dev Patel",
+        "Answered by Dev Patel", "Call ended (completed) after 1:35"]
     call = await core.pool.fetchrow(
         "SELECT duration_seconds, ended_at IS NOT NULL AS ended FROM calls WHERE call_sid = $1", CALL)
     assert tuple(call) == (95, True)
@@ -230,3 +236,13 @@ async def test_press_1_to_keep_your_place_and_be_called_back(
 
 async def _placed(twilio: Twilio, count: int) -> bool:
     return len(twilio.api.calls_to("/Calls.json")) >= count
+
+
+async def test_a_transfer_is_in_the_timeline(twilio: Twilio, core: Core, workspace_id: int) -> None:
+    uid = await _staffed(core, workspace_id, "ben@example.com", {"sales": 5, "support": 5})
+    await _menu(twilio, Digits="2")
+    iid: int = await core.pool.fetchval("SELECT id FROM interactions")
+    await work.transfer(core, workspace_id, uid, iid, to_queue="sales", to_agent=None)
+    last = await core.pool.fetchval(
+        "SELECT body FROM messages WHERE interaction_id = $1 ORDER BY id DESC LIMIT 1", iid)
+    assert last == "Transferred to queue sales"
