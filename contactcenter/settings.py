@@ -118,6 +118,7 @@ class RoutingConfig(_Strict):
     offer_timeout_seconds: dict[Channel, int] = Field(default_factory=dict)
     missed_offers_before_away: int = Field(default=3, ge=1, le=100)
     preferred_agent_seconds: int = Field(default=15, ge=0, le=3600)
+    reoffer_after_seconds: int = Field(default=10, ge=0, le=3600)
     disconnect_grace_seconds: int = Field(default=30, ge=0, le=3600)
     capacity_budget: int = Field(default=100, ge=1, le=10_000)
 

@@ -29,6 +29,7 @@ def engine_config(cfg: FileConfig) -> EngineConfig:
         capacity_budget=cfg.routing.capacity_budget,
         missed_offers_before_away=cfg.routing.missed_offers_before_away,
         preferred_agent_seconds=cfg.routing.preferred_agent_seconds,
+        reoffer_after_seconds=cfg.routing.reoffer_after_seconds,
         disconnect_grace_seconds=cfg.routing.disconnect_grace_seconds,
         fallback_queues={channel: cfg.default_queue(channel) for channel in CHANNELS},
         calendars={name: _calendar(cal) for name, cal in cfg.calendars.items()},

@@ -95,7 +95,8 @@ class Interaction:
     next_step: int = 0
     version: int = 0
     agent: str | None = None
-    declined: dict[str, None] = field(default_factory=dict)
+    # Agents who passed on it, and when.
+    declined: dict[str, float] = field(default_factory=dict)
     offer_token: int = 0
     reserved_for: str | None = None
     # Forever for a transfer to a named agent: the person transferring chose that agent, so
@@ -437,7 +438,7 @@ class Engine:
         self._release(agent, it, now)
         out.append(OfferEnded(it.id, agent.id, outcome, reason))
         if outcome != "rescinded":
-            it.declined[agent.id] = None
+            it.declined[agent.id] = now
         if it.reserved_for is not None:
             self.agents[it.reserved_for].reserved.pop(it.id, None)
             it.reserved_for = None  # the reserved agent passed or left: the queue takes over
@@ -592,7 +593,8 @@ class Engine:
             fresh = entry[3] == agent.version and self.can_take(agent, bucket.channel)
             return agent if fresh else None
 
-        chosen = _first_acceptable(bucket.ready, live, lambda agent: self._may_offer(it, agent))
+        chosen = _first_acceptable(bucket.ready, live,
+                                   lambda agent: self._may_offer(it, agent, now))
         if chosen is not None:
             self._offer(it, chosen, bucket.queue.strategy.replace("_", " "), now, out)
 
@@ -623,7 +625,7 @@ class Engine:
         for bucket in agent.buckets:
             if not bucket.waiting or not self.can_take(agent, bucket.channel):
                 continue
-            it = self._top_waiting(bucket, agent)
+            it = self._top_waiting(bucket, agent, now)
             if it is None:
                 continue
             queue = bucket.queue
@@ -632,15 +634,16 @@ class Engine:
                 best, best_key = it, key
         return best
 
-    def _top_waiting(self, bucket: Bucket, agent: Agent) -> Interaction | None:
+    def _top_waiting(self, bucket: Bucket, agent: Agent, now: float) -> Interaction | None:
         def live(entry: tuple[float, float, int, str, int]) -> Interaction | None:
             it = self.interactions.get(entry[3])
             return it if it is not None and it.version == entry[4] and it.state == "waiting" else None
 
-        return _first_acceptable(bucket.waiting, live, lambda it: self._may_offer(it, agent))
+        return _first_acceptable(bucket.waiting, live, lambda it: self._may_offer(it, agent, now))
 
-    def _may_offer(self, it: Interaction, agent: Agent) -> bool:
-        """Not the same agent again while another available agent could take it."""
+    def _may_offer(self, it: Interaction, agent: Agent, now: float) -> bool:
+        """Not the same agent again while another available agent could take it, and, when
+        nobody else could, not before `reoffer_after_seconds` (a timer offers it then)."""
         if agent.id not in it.declined:
             return True
         assert it.bucket is not None
@@ -648,8 +651,17 @@ class Engine:
             other = self.agents[other_id]
             if other_id not in it.declined and other.presence == "available" and other.connected:
                 return False
+        again = it.declined[agent.id] + self.config.reoffer_after_seconds
+        if now < again:
+            self._timer(again, "reoffer", agent.id, agent.version)
+            return False
         it.declined.clear()
         return True
+
+    def _timer_reoffer(self, agent_id: str, version: int, now: float, out: list[Decision]) -> None:
+        agent = self.agents.get(agent_id)
+        if agent is not None and agent.presence == "available" and agent.connected:
+            self._match_agent(agent, now, out)
 
     def _offer(self, it: Interaction, agent: Agent, rule: str, now: float, out: list[Decision]) -> None:
         explanation = self._explain(it, agent, rule) if self.explain else None

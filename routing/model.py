@@ -58,6 +58,10 @@ class EngineConfig:
     capacity_budget: int = 100
     missed_offers_before_away: int = 3
     preferred_agent_seconds: float = 15.0
+    # An agent who passed on an interaction (rejected, let it time out) is not offered it again
+    # for this long even when nobody else could take it: else a lone agent's "no" comes
+    # straight back and blocks them from other work.
+    reoffer_after_seconds: float = 10.0
     disconnect_grace_seconds: float = 30.0
     calendars: dict[str, object] = field(default_factory=dict)  # name -> routing.calendar.Calendar
     # Where an interaction goes when its queue no longer exists (removed from the configuration

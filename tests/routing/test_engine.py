@@ -105,16 +105,20 @@ def test_timeout_moves_the_offer_to_the_next_agent_not_the_same_one() -> None:
     assert offers(d.log) == [("i1", "ana"), ("i1", "ben")]
 
 
-def test_rejected_by_the_only_agent_is_offered_again() -> None:
-    d = make()
+def test_rejected_by_the_only_agent_is_offered_again_after_a_pause() -> None:
+    d = make(reoffer_after_seconds=10)
     d.login("ana", support=5)
     d.arrive("i1")
     d(OfferRejected("i1", "ana"))
-    assert offers(d.log) == [("i1", "ana"), ("i1", "ana")]
+    assert offers(d.log) == [("i1", "ana")]  # not straight back
+    d.arrive("i2")  # meanwhile, other work reaches her
+    assert offers(d.log) == [("i1", "ana"), ("i2", "ana")]
+    d.tick(10)
+    assert offers(d.log) == [("i1", "ana"), ("i2", "ana"), ("i1", "ana")]
 
 
 def test_missed_offers_set_the_agent_away() -> None:
-    d = make(missed_offers_before_away=2)
+    d = make(missed_offers_before_away=2, reoffer_after_seconds=0)
     d.login("ana", support=5)
     d.arrive("i1")
     d.tick(20)

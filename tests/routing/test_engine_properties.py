@@ -133,8 +133,12 @@ class World:
                     raise AssertionError(f"{agent.id} idle while {it.id} waits (work-conserving)")
 
     def _declined_with_others(self, it: Interaction, agent: Agent) -> bool:
+        """The agent passed on it, and someone else could take it or the pause before it is
+        offered to them again is not over."""
         if agent.id not in it.declined:
             return False
+        if self.now < it.declined[agent.id] + self.engine.config.reoffer_after_seconds:
+            return True
         return any(other.id not in it.declined and other.presence == "available" and other.connected
                    and self.engine.skill_eligible(other, it.reqs.items())
                    for other in self.engine.agents.values())
@@ -202,7 +206,8 @@ def drain(world: World) -> None:
                 world.apply(InteractionCompleted(it.id))
             elif it.state == "wrapup":
                 world.apply(WrapupFinished(it.id))
-        world.now += 30
+        # Shorter than any offer timeout, so a (re-)offer is seen and accepted before it expires.
+        world.now += 5
         world.apply(None)
         for name in list(world.engine.agents):
             world.apply(AgentPresenceChanged(name, "available"))
