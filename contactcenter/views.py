@@ -44,6 +44,10 @@ _MESSAGES = """
     ORDER BY m.id DESC LIMIT {limit}"""
 
 
+def attachment_view(content_type: str, url: str | None, filename: str) -> dict[str, Any]:
+    return {"content_type": content_type, "url": url, "filename": filename}
+
+
 async def _with_attachments(conn: asyncpg.Connection,
                             views: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """MMS pictures, voicemail recordings...: where each is, for the console to show or play."""
@@ -51,9 +55,8 @@ async def _with_attachments(conn: asyncpg.Connection,
         """SELECT message_id, content_type, url, filename FROM attachments
            WHERE message_id = ANY($1::bigint[]) ORDER BY id""", [v["id"] for v in views])
     for view in views:
-        view["attachments"] = [
-            {"content_type": r["content_type"], "url": r["url"], "filename": r["filename"]}
-            for r in rows if r["message_id"] == view["id"]]
+        view["attachments"] = [attachment_view(r["content_type"], r["url"], r["filename"])
+                                for r in rows if r["message_id"] == view["id"]]
     return views
 
 

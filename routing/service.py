@@ -202,6 +202,8 @@ class RoutingService:
             return
         async with self.core.pool.acquire() as conn:
             await record_decisions(conn, self.ws, fence, decisions, position)
+            if not decisions:
+                return  # only the stream position moved: nobody to tell
             infos = await views.interaction_infos(conn, sorted(
                 {int(d.interaction_id) for d in decisions if not isinstance(d, AgentStateChanged)}))
         await feeds.push(self.core.redis, routing_notices(self.ws, decisions, infos))

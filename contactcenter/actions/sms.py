@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import asyncpg
+
 from contactcenter import events, feeds, views
 from contactcenter.core import Core
 from contactcenter.events import Event
@@ -59,10 +61,8 @@ async def record_delivery(core: Core, workspace_id: int, message_sid: str, statu
         await conn.execute(
             "UPDATE messages SET delivery_status = $2, delivery_error = $3 WHERE id = $1",
             row["id"], status, error_code)
-    if row["agent_id"] is not None:
-        await feeds.push(core.redis, [Notice(user_feed(workspace_id, row["agent_id"]), {
-            "kind": "delivery", "interaction_id": row["interaction_id"],
-            "message_id": row["id"], "status": status, "error": error_code})])
+    await _tell_agent(core, workspace_id, row["agent_id"], row["interaction_id"], row["id"],
+                      status, error_code)
     return True
 
 
@@ -83,7 +83,7 @@ async def queue_reply_due(core: Core, workspace_id: int, interaction_id: int,
         return await views.queue_position(conn, workspace_id, interaction_id)
 
 
-async def is_opted_out(conn: Any, workspace_id: int, phone: str) -> bool:
+async def is_opted_out(conn: asyncpg.Connection, workspace_id: int, phone: str) -> bool:
     return bool(await conn.fetchval(
         "SELECT 1 FROM sms_opt_outs WHERE workspace_id = $1 AND phone = $2", workspace_id, phone))
 
@@ -135,7 +135,15 @@ async def not_sent(core: Core, workspace_id: int, message: dict[str, Any], error
             """UPDATE messages SET delivery_status = $2, delivery_error = $3,
                    send_after = now() + make_interval(secs => $4) WHERE id = $1""",
             message["id"], "failed" if failed else "queued", error, retry_in or 0.0)
-    if failed and message["agent_id"] is not None:
-        await feeds.push(core.redis, [Notice(user_feed(workspace_id, message["agent_id"]), {
-            "kind": "delivery", "interaction_id": message["interaction_id"],
-            "message_id": message["id"], "status": "failed", "error": error})])
+    if failed:
+        await _tell_agent(core, workspace_id, message["agent_id"], message["interaction_id"],
+                          message["id"], "failed", error)
+
+
+async def _tell_agent(core: Core, workspace_id: int, agent_id: int | None, interaction_id: int,
+                      message_id: int, status: str, error: str | None) -> None:
+    """The agent holding the conversation sees the reply's delivery state in the console."""
+    if agent_id is not None:
+        await feeds.push(core.redis, [Notice(user_feed(workspace_id, agent_id), {
+            "kind": "delivery", "interaction_id": interaction_id, "message_id": message_id,
+            "status": status, "error": error})])
