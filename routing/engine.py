@@ -9,6 +9,13 @@ bucket also keeps a heap of the agents who could take its work now, ordered by t
 strategy. A decision looks only at the tops of the buckets involved: its cost grows with the
 number of buckets, not with the number of waiting interactions. Heap entries are invalidated
 lazily by version numbers.
+
+The agents' heaps are kept lazily too. Taking work only ever makes an agent rank lower (busier,
+offered more recently), so it pushes nothing: the old entry stays and is corrected when it comes
+to the top. Only a change that can make an agent rank higher or take work again (work released,
+presence available, reconnected, new skills) publishes fresh entries, and only once the agent's
+own matching is done: a busy centre's agent who finishes one conversation and takes the next
+touches no agent heap at all.
 """
 
 from __future__ import annotations
@@ -54,6 +61,8 @@ from routing.model import (
 State = Literal["waiting", "reserved", "offered", "assigned", "wrapup", "ended"]
 Reqs = tuple[tuple[str, int], ...]
 _DECLINED_SCAN_LIMIT = 32
+# Other agents an offer's reason names one by one; the rest are counted by reason.
+_EXPLAIN_NAMED = 25
 _FOREVER = float("inf")
 E = TypeVar("E", bound=tuple[Any, ...])
 T = TypeVar("T")
@@ -215,7 +224,6 @@ class Engine:
         agent = self.agents.get(e.agent_id)
         if agent is not None:
             self._set_skills(agent, e.skills)
-            self._refresh(agent)
             self._match_agent(agent, now, out)
 
     def _on_AgentPresenceChanged(self, e: AgentPresenceChanged, now: float, out: list[Decision]) -> None:
@@ -229,7 +237,6 @@ class Engine:
             return
         agent.connected = False
         agent.disconnect_token += 1
-        self._refresh(agent)
         self._rescind_offers(agent, "the agent's console disconnected", now, out)
         self._timer(now + self.config.disconnect_grace_seconds, "grace", agent.id,
                     agent.disconnect_token)
@@ -240,7 +247,6 @@ class Engine:
             return
         agent.connected = True
         agent.disconnect_token += 1
-        self._refresh(agent)
         self._match_agent(agent, now, out)
 
     def _timer_grace(self, agent_id: str, token: int, now: float, out: list[Decision]) -> None:
@@ -260,7 +266,8 @@ class Engine:
         if self.skill_eligible(agent, bucket.reqs):
             bucket.members[agent.id] = None
             agent.buckets.append(bucket)
-            self._push_ready(bucket, agent)
+            if self.can_take(agent, bucket.channel):
+                self._push_ready(bucket, agent)
 
     def _set_presence(
         self, agent: Agent, presence: Presence, reason: str, now: float, out: list[Decision],
@@ -274,10 +281,8 @@ class Engine:
             agent.missed_in_a_row = 0
             if previous != "available" and not agent.held:
                 agent.idle_since = now
-            self._refresh(agent)
             self._match_agent(agent, now, out)
             return
-        self._refresh(agent)
         self._rescind_offers(agent, f"the agent went {presence}", now, out)
         if presence == "offline":
             for iid in list(agent.reserved):
@@ -587,19 +592,44 @@ class Engine:
     def _match_interaction(self, it: Interaction, now: float, out: list[Decision]) -> None:
         bucket = it.bucket
         assert bucket is not None
-
-        def live(entry: tuple[tuple[float, ...], int, str, int]) -> Agent | None:
-            agent = self.agents[entry[2]]
-            fresh = entry[3] == agent.version and self.can_take(agent, bucket.channel)
-            return agent if fresh else None
-
-        chosen = _first_acceptable(bucket.ready, live,
-                                   lambda agent: self._may_offer(it, agent, now))
+        chosen = self._best_ready_agent(bucket, it, now)
         if chosen is not None:
             self._offer(it, chosen, bucket.queue.strategy.replace("_", " "), now, out)
 
+    def _best_ready_agent(self, bucket: Bucket, it: Interaction, now: float) -> Agent | None:
+        """The top of the bucket's agent heap that may take `it`, correcting entries on the way.
+
+        An entry is dropped when its agent published newer ones or cannot take the channel now
+        (the agent publishes again once it can). An entry whose agent now ranks lower than it
+        says is put back at its true rank: keys only worsen between publications, so an entry
+        whose key is still true at the top is the best agent.
+        """
+        ready, agents, channel = bucket.ready, self.agents, bucket.channel
+        skipped = []
+        found = None
+        while ready:
+            key, ordinal, agent_id, version = ready[0]
+            agent = agents[agent_id]
+            if version != agent.version or not self.can_take(agent, channel):
+                heapq.heappop(ready)
+                continue
+            true_key = self._strategy_key(bucket, agent)
+            if true_key != key:
+                heapq.heapreplace(ready, (true_key, ordinal, agent_id, version))
+                continue
+            if self._may_offer(it, agent, now):
+                found = agent
+                break
+            skipped.append(heapq.heappop(ready))
+            if len(skipped) > _DECLINED_SCAN_LIMIT:
+                break
+        for entry in skipped:
+            heapq.heappush(ready, entry)
+        return found
+
     def _match_agent(self, agent: Agent, now: float, out: list[Decision]) -> None:
-        """Offer the agent the best work they can take, as long as they can take more."""
+        """Offer the agent the best work they can take, as long as they can take more; then
+        publish the agent in the heaps of the buckets whose channels they can still take."""
         while True:
             for iid in list(agent.reserved):
                 it = self.interactions[iid]
@@ -615,6 +645,7 @@ class Engine:
             else:
                 best = self._best_for(agent, now)
                 if best is None:
+                    self._publish_ready(agent)
                     return
                 self._offer(best, agent, best.bucket.queue.strategy.replace("_", " ")
                             if best.bucket else "", now, out)
@@ -622,24 +653,37 @@ class Engine:
     def _best_for(self, agent: Agent, now: float) -> Interaction | None:
         best: Interaction | None = None
         best_key = (0.0, 0.0)
+        takeable = self._takeable(agent)
         for bucket in agent.buckets:
-            if not bucket.waiting or not self.can_take(agent, bucket.channel):
+            if not bucket.waiting or bucket.channel not in takeable:
                 continue
             it = self._top_waiting(bucket, agent, now)
             if it is None:
                 continue
-            queue = bucket.queue
-            key = (-(it.priority + queue.aging_per_second * (now - it.arrival)), it.arrival)
+            key = (-(it.priority + bucket.queue.aging_per_second * (now - it.arrival)), it.arrival)
             if best is None or key < best_key:
                 best, best_key = it, key
         return best
 
     def _top_waiting(self, bucket: Bucket, agent: Agent, now: float) -> Interaction | None:
+        waiting, interactions = bucket.waiting, self.interactions
+        while waiting:  # the common case: the top entry is live and the agent may take it
+            entry = waiting[0]
+            it = interactions.get(entry[3])
+            if it is None or it.version != entry[4] or it.state != "waiting":
+                heapq.heappop(waiting)
+                continue
+            if agent.id not in it.declined:
+                return it
+            break
+        else:
+            return None
+
         def live(entry: tuple[float, float, int, str, int]) -> Interaction | None:
-            it = self.interactions.get(entry[3])
+            it = interactions.get(entry[3])
             return it if it is not None and it.version == entry[4] and it.state == "waiting" else None
 
-        return _first_acceptable(bucket.waiting, live, lambda it: self._may_offer(it, agent, now))
+        return _first_acceptable(waiting, live, lambda it: self._may_offer(it, agent, now))
 
     def _may_offer(self, it: Interaction, agent: Agent, now: float) -> bool:
         """Not the same agent again while another available agent could take it, and, when
@@ -675,7 +719,8 @@ class Engine:
         self._timer(deadline, "offer", it.id, it.offer_token)
         out.append(Offered(it.id, agent.id, deadline, rule, explanation))
 
-    # Capacity
+    # Capacity. Holding work only lowers an agent's rank, so it leaves the agent heaps alone;
+    # whoever releases work goes on to `_match_agent`, which publishes the agent afterwards.
 
     def _hold(self, agent: Agent, it: Interaction) -> None:
         rule = self.config.channels[it.channel]
@@ -684,7 +729,6 @@ class Engine:
         agent.counts[it.channel] = agent.counts.get(it.channel, 0) + 1
         if rule.exclusive:
             agent.exclusive_held += 1
-        self._refresh(agent)
 
     def _release(self, agent: Agent, it: Interaction, now: float) -> None:
         if it.id not in agent.held:
@@ -697,24 +741,22 @@ class Engine:
             agent.exclusive_held -= 1
         if not agent.held:
             agent.idle_since = now
-        self._refresh(agent)
 
-    def _refresh(self, agent: Agent) -> None:
-        """Agent state changed: invalidate its old heap entries and push current ones."""
+    def _takeable(self, agent: Agent) -> tuple[Channel, ...]:
+        """The channels the agent can take one more interaction of now."""
+        return tuple(channel for channel in self.config.channels if self.can_take(agent, channel))
+
+    def _publish_ready(self, agent: Agent) -> None:
+        """Replace the agent's heap entries with current ones, in the buckets it can take now."""
         agent.version += 1
-        if agent.presence != "available" or not agent.connected or agent.exclusive_held:
-            return
-        # Which channels the agent can take is the same for every bucket: work it out once.
-        takeable = {channel for channel in self.config.channels if self.can_take(agent, channel)}
+        takeable = self._takeable(agent)
         if not takeable:
             return
         for bucket in agent.buckets:
             if bucket.channel in takeable:
-                self._push_ready(bucket, agent, checked=True)
+                self._push_ready(bucket, agent)
 
-    def _push_ready(self, bucket: Bucket, agent: Agent, *, checked: bool = False) -> None:
-        if not checked and not self.can_take(agent, bucket.channel):
-            return
+    def _push_ready(self, bucket: Bucket, agent: Agent) -> None:
         ready = bucket.ready
         if len(ready) > 4 * len(bucket.members) + 64:
             agents = self.agents
@@ -740,27 +782,60 @@ class Engine:
     # Reasons
 
     def _explain(self, it: Interaction, chosen: Agent, rule: str) -> Explanation:
-        eligible = []
-        not_eligible: dict[str, str] = {}
-        for agent in self.agents.values():
+        """Name the first `_EXPLAIN_NAMED` other agents with their reason, count the rest.
+
+        Only agents with the skills need a look each; those without are named while there is
+        room and otherwise just counted, so a reason costs O(skilled agents), not O(agents).
+        """
+        reqs = tuple(sorted(it.reqs.items()))
+        bucket = it.bucket
+        skilled: Iterable[str] = (
+            bucket.members if bucket is not None and bucket.reqs == reqs
+            else [a.id for a in self.agents.values() if self.skill_eligible(a, reqs)])
+        eligible = [chosen.id]
+        eligible_count = 1
+        named: dict[str, str] = {}
+        more: dict[str, int] = {}
+
+        def note(agent_id: str, why: str, counted: str) -> None:
+            if len(named) < _EXPLAIN_NAMED:
+                named[agent_id] = why
+            else:
+                more[counted] = more.get(counted, 0) + 1
+
+        skilled_count = 0
+        for agent_id in skilled:
+            skilled_count += 1
+            agent = self.agents[agent_id]
             if agent is chosen:
                 continue
-            missing = [f"{s}>={lvl}" for s, lvl in sorted(it.reqs.items())
-                       if agent.skills.get(s, 0) < lvl]
-            if missing:
-                not_eligible[agent.id] = "lacks " + ", ".join(missing)
-            elif agent.presence != "available":
-                not_eligible[agent.id] = f"is {agent.presence}"
+            if agent.presence != "available":
+                note(agent_id, f"is {agent.presence}", f"are {agent.presence}")
             elif not agent.connected:
-                not_eligible[agent.id] = "is disconnected"
+                note(agent_id, "is disconnected", "are disconnected")
             elif not self.can_take(agent, it.channel):
-                not_eligible[agent.id] = "is at capacity"
-            elif agent.id in it.declined:
-                not_eligible[agent.id] = "already declined it"
+                note(agent_id, "is at capacity", "are at capacity")
+            elif agent_id in it.declined:
+                note(agent_id, "already declined it", "already declined it")
             else:
-                eligible.append(agent.id)
-                not_eligible[agent.id] = f"ranked lower by {rule}"
-        return Explanation(chosen.id, rule, (chosen.id, *eligible), not_eligible)
+                eligible_count += 1
+                if len(eligible) < _EXPLAIN_NAMED:
+                    eligible.append(agent_id)
+                note(agent_id, f"ranked lower by {rule}", f"ranked lower by {rule}")
+        unskilled = len(self.agents) - skilled_count - (0 if chosen.id in skilled else 1)
+        if unskilled and len(named) < _EXPLAIN_NAMED:
+            skilled_set = set(skilled)
+            for agent in self.agents.values():
+                if len(named) == _EXPLAIN_NAMED:
+                    break
+                if agent.id not in skilled_set and agent is not chosen:
+                    named[agent.id] = "lacks " + ", ".join(
+                        f"{s}>={lvl}" for s, lvl in reqs if agent.skills.get(s, 0) < lvl)
+                    unskilled -= 1
+        if unskilled:
+            more["lack the skills"] = unskilled
+        named = dict(sorted(named.items(), key=lambda item: self.agents[item[0]].ordinal))
+        return Explanation(chosen.id, rule, tuple(eligible), named, eligible_count, more)
 
 
 def _first_acceptable(

@@ -6,6 +6,7 @@ Times are seconds as floats: epoch seconds in the service, virtual seconds in th
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -162,17 +163,31 @@ Event = (AgentLoggedIn | AgentSkillsChanged | AgentPresenceChanged | AgentDiscon
 
 @dataclass(frozen=True)
 class Explanation:
-    """Why an offer went where it did: who was eligible, why each other agent was not."""
+    """Why an offer went where it did: who was eligible, why each other agent was not.
+
+    Bounded: the first agents are named with their reason, the rest are counted by reason, so
+    the reason kept with every offer of a thousand-agent centre stays a few lines long.
+    """
 
     chosen: str
     rule: str
     eligible: tuple[str, ...]
     not_eligible: dict[str, str]
+    eligible_count: int = 0  # every eligible agent, the named ones in `eligible` included
+    more: dict[str, int] = field(default_factory=dict)  # reason -> agents not named
 
-    def text(self) -> str:
-        others = "; ".join(f"{a} {why}" for a, why in self.not_eligible.items())
-        return f"offered to {self.chosen}: {self.rule} of {len(self.eligible)} eligible" + (
-            f"; {others}" if others else "")
+    def text(self, names: Mapping[str, str] | None = None) -> str:
+        """The reason in words; `names` turns agent ids into people's names."""
+        def name(agent_id: str) -> str:
+            return names.get(agent_id, agent_id) if names else agent_id
+
+        count = self.eligible_count or len(self.eligible)
+        parts = [f"offered to {name(self.chosen)}: {self.rule} of {count} eligible"]
+        parts += [f"{name(a)} {why}" for a, why in self.not_eligible.items()]
+        if self.more:
+            counted = ", ".join(f"{n} {why}" for why, n in self.more.items())
+            parts.append(f"and {sum(self.more.values())} more: {counted}")
+        return "; ".join(parts)
 
 
 @dataclass(frozen=True)

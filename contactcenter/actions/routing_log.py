@@ -70,8 +70,8 @@ async def _record(conn: asyncpg.Connection, ws: int, fence: int, d: Decision) ->
         why = d.explanation
         if why is not None:
             reason = why.text()
-            detail = {"eligible": list(why.eligible), "not_eligible": why.not_eligible,
-                      "rule": why.rule}
+            detail = {"eligible": list(why.eligible), "eligible_count": why.eligible_count,
+                      "not_eligible": why.not_eligible, "more": why.more, "rule": why.rule}
         await conn.execute(
             """UPDATE interactions SET state = 'offered', agent_id = $2,
                    offered_at = coalesce(offered_at, now()) WHERE id = $1""", iid, agent)

@@ -17,6 +17,7 @@ from contactcenter.web.auth import require_session
 from contactcenter.web.errors import path_id, read_body
 from contactcenter.web.keys import CORE
 from contactcenter.web.openapi import ApiRoutes, Handler, Response
+from routing.model import Explanation
 
 routes = ApiRoutes(tag="work")
 
@@ -144,7 +145,8 @@ def _named(row: Any, names: dict[str, str]) -> str:
     detail = row["detail"]
     if row["kind"] != "Offered" or "eligible" not in detail:
         return str(row["reason"])
-    chosen = names.get(str(row["agent_id"]), str(row["agent_id"]))
-    others = "; ".join(f"{names.get(a, a)} {why}" for a, why in detail["not_eligible"].items())
-    text = f"offered to {chosen}: {detail['rule']} of {len(detail['eligible'])} eligible"
-    return text + (f"; {others}" if others else "")
+    return Explanation(
+        chosen=str(row["agent_id"]), rule=detail["rule"], eligible=tuple(detail["eligible"]),
+        not_eligible=detail["not_eligible"], eligible_count=detail.get("eligible_count", 0),
+        more=detail.get("more", {}),
+    ).text(names)

@@ -376,6 +376,24 @@ def test_every_offer_can_explain_itself() -> None:
     assert why.text().startswith("offered to ana: longest idle of 2 eligible; ben lacks spanish>=3")
 
 
+def test_a_large_centres_reason_names_a_few_agents_and_counts_the_rest() -> None:
+    d = make(QueueSpec("spanish", skills={"support": 1, "spanish": 3}), explain=True)
+    for i in range(100):
+        d.login(f"s{i:03}", support=5, spanish=5, at=i)  # eligible; s000 idle longest
+    for i in range(300):
+        d.login(f"n{i:03}", support=5, at=100 + i)  # lack spanish
+    (offer,) = [x for x in d.arrive("i1", queue="spanish", at=500) if isinstance(x, Offered)]
+    why = offer.explanation
+    assert why is not None and why.chosen == "s000"
+    assert why.eligible_count == 100
+    assert len(why.eligible) == 25 and len(why.not_eligible) == 25
+    assert why.more == {"ranked lower by longest idle": 74, "lack the skills": 300}
+    assert sum(why.more.values()) + len(why.not_eligible) == 399
+    assert why.text().endswith(
+        "; and 374 more: 74 ranked lower by longest idle, 300 lack the skills")
+    assert why.text({"s000": "Ana"}).startswith("offered to Ana: longest idle of 100 eligible")
+
+
 def test_work_in_a_queue_removed_from_the_configuration_goes_to_the_fallback() -> None:
     d = make(fallback_queues={"chat": "support"})
     d.login("ana", support=5)
