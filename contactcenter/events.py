@@ -15,6 +15,9 @@ import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 from redis.typing import EncodableT, FieldT
 
+from contactcenter import feeds
+from contactcenter.feeds import Notice
+
 log = logging.getLogger(__name__)
 
 # Streams are for delivery, not history (that is the event log in PostgreSQL): keep them short.
@@ -52,13 +55,16 @@ async def record(conn: asyncpg.Connection, event: Event) -> LoggedEvent:
     return LoggedEvent(event_id, event)
 
 
-async def publish(redis: aioredis.Redis, events: list[LoggedEvent]) -> None:
-    """Send committed events to their workspace streams.
+async def publish(redis: aioredis.Redis, events: list[LoggedEvent],
+                  notices: list[Notice] | None = None) -> None:
+    """Send committed events to their workspace streams, and `notices` to their live feeds in
+    the same round trip.
 
     A Redis outage must not fail an intake that PostgreSQL already made durable: the event stays
-    in the event log, from which the routing leader rebuilds its state.
+    in the event log, from which the routing leader rebuilds its state, and clients that miss a
+    live notice resync from PostgreSQL.
     """
-    if not events:
+    if not events and not notices:
         return
     try:
         async with redis.pipeline(transaction=False) as pipe:
@@ -73,6 +79,7 @@ async def publish(redis: aioredis.Redis, events: list[LoggedEvent]) -> None:
                     "data": json.dumps(e.data),
                 }
                 pipe.xadd(stream_key(e.workspace_id), fields, maxlen=STREAM_MAXLEN, approximate=True)
+            feeds.add_to(pipe, notices or [])
             await pipe.execute()
     except (RedisError, OSError) as exc:
         log.warning("could not publish %d events to Redis (kept in the event log): %s",

@@ -10,9 +10,6 @@ from contactcenter.settings import Channel
 
 InteractionState = Literal["queued", "offered", "assigned", "wrapup", "closed", "abandoned"]
 OPEN_STATES: tuple[InteractionState, ...] = ("queued", "offered", "assigned", "wrapup")
-# A customer's message joins their interaction only while someone may still answer it; after
-# the agent ended the conversation (wrap-up) the next message starts a new one.
-ATTACHABLE_STATES: tuple[InteractionState, ...] = ("queued", "offered", "assigned")
 
 
 @dataclass(frozen=True)
@@ -60,3 +57,5 @@ class InboundResult:
     new_customer: bool
     new_interaction: bool
     duplicate: bool
+    # The customer's place in line, when asked for and due to be told (SMS auto-reply).
+    place: dict[str, Any] | None = None

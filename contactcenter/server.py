@@ -22,6 +22,7 @@ from multiprocessing.synchronize import Event as EventType
 from types import FrameType
 
 import asyncpg
+import uvloop
 from aiohttp import web
 
 from contactcenter.actions import sync_workspace
@@ -106,7 +107,7 @@ def serve(
     asyncio.run(setup())
     base_url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
     if workers == 1:
-        asyncio.run(_serve_until_signal(settings, endpoints, host, port, reuse_port=False,
+        uvloop.run(_serve_until_signal(settings, endpoints, host, port, reuse_port=False,
                                         on_listening=lambda: announce(base_url)))
         return 0
     return _run_workers(settings, endpoints, host, port, workers, lambda: announce(base_url))
@@ -159,7 +160,7 @@ def _worker_main(
 ) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
-        asyncio.run(_serve_until_signal(settings, endpoints, host, port, reuse_port=True,
+        uvloop.run(_serve_until_signal(settings, endpoints, host, port, reuse_port=True,
                                         on_listening=ready.set))
     except ConfigError as exc:
         print(f"contactcenter: configuration error: {exc.key}: {exc.problem}", file=sys.stderr)

@@ -250,39 +250,16 @@ def _customer_state(state: str) -> str:
     return {"queued": "waiting", "offered": "waiting", "assigned": "active"}.get(state, "closed")
 
 
-DEFAULT_HANDLE_SECONDS = 180.0
-
-
 async def queue_position(conn: asyncpg.Connection, workspace_id: int,
                          interaction_id: int) -> dict[str, Any] | None:
     """Place in the queue and an estimated wait, for a waiting interaction (else None).
 
-    Place: interactions of the same queue that routing takes first (higher priority, or the
-    same priority and earlier). Wait: place times the recent average handle time of the queue, shared
-    among the agents available now. An estimate, said as such to the customer.
+    Defined once, in SQL (`cc_queue_position`, migration 0006), because intake computes it in
+    the same round trip as the message it stores. An estimate, said as such to the customer.
     """
-    row = await conn.fetchrow(
-        """SELECT i.state, i.queue_id, i.priority, i.queued_at,
-              1 + (SELECT count(*) FROM interactions j
-                   WHERE j.workspace_id = i.workspace_id AND j.queue_id = i.queue_id
-                     AND j.state IN ('queued', 'offered')
-                     AND (j.priority > i.priority OR (j.priority = i.priority
-                          AND (j.queued_at, j.id) < (i.queued_at, i.id)))) AS position,
-              (SELECT avg(extract(epoch FROM h.ended_at - h.answered_at)) FROM interactions h
-               WHERE h.workspace_id = i.workspace_id AND h.queue_id = i.queue_id
-                 AND h.answered_at IS NOT NULL AND h.ended_at > now() - interval '7 days')
-                 AS handle_seconds,
-              (SELECT count(*) FROM agent_presence p
-               WHERE p.workspace_id = i.workspace_id AND p.presence = 'available') AS available
-           FROM interactions i WHERE i.id = $1 AND i.workspace_id = $2""",
-        interaction_id, workspace_id)
-    if row is None or row["state"] not in ("queued", "offered"):
-        return None
-    handle = float(row["handle_seconds"] or DEFAULT_HANDLE_SECONDS)
-    position = int(row["position"])
-    wait = position * handle / max(1, int(row["available"]))
-    return {"interaction_id": interaction_id, "position": position,
-            "estimated_wait_seconds": round(wait)}
+    place: dict[str, Any] | None = await conn.fetchval(
+        "SELECT cc_queue_position($1, $2)", workspace_id, interaction_id)
+    return place
 
 
 async def staffed_agents(conn: asyncpg.Connection, workspace_id: int,

@@ -55,21 +55,18 @@ async def incoming(request: web.Request) -> web.Response:
     result = await receive_inbound(core, InboundMessage(
         workspace_id=ws, channel="sms", sender=received.sender, body=received.body,
         provider_message_id=received.message_sid, queue=queue,
-        our_address=received.to, attachments=received.media, raw=form))
+        our_address=received.to, attachments=received.media, raw=form),
+        queue_reply_every=config.queue_reply_every_seconds if config.queue_reply else None)
     if result.duplicate:
         return _twiml()
     closed = closed_behaviour(core.config, queue or core.config.default_queue("sms"), "sms",
                               time.time())
     if closed == "auto_reply" and result.new_interaction:
         return _twiml(config.closed_reply or None)
-    if not config.queue_reply:
+    if result.place is None:
         return _twiml()
-    place = await sms.queue_reply_due(core, ws, result.interaction_id,
-                                      config.queue_reply_every_seconds)
-    if place is None:
-        return _twiml()
-    return _twiml(parse.queue_reply(config.queue_reply, place["position"],
-                                    place["estimated_wait_seconds"]))
+    return _twiml(parse.queue_reply(config.queue_reply, result.place["position"],
+                                    result.place["estimated_wait_seconds"]))
 
 
 @routes.route(

@@ -6,18 +6,17 @@ from typing import Any
 
 import asyncpg
 
-from contactcenter import events, feeds, views
+from contactcenter import events, views
 from contactcenter.core import Core
 from contactcenter.errors import InputError
 from contactcenter.events import Event, LoggedEvent
-from contactcenter.feeds import Notice
 from contactcenter.identity import (
     IdentityKind,
     InvalidAddress,
     identity_kind_for,
     normalize_address,
 )
-from contactcenter.models import ATTACHABLE_STATES, InboundMessage, InboundResult
+from contactcenter.models import InboundMessage, InboundResult
 from contactcenter.notices import InteractionInfo, message_notices
 from contactcenter.settings import CHANNELS
 
@@ -43,149 +42,78 @@ def check_inbound(msg: InboundMessage, default_region: str) -> tuple[IdentityKin
         raise InputError("bad_sender", str(exc)) from None
 
 
-async def receive_inbound(core: Core, msg: InboundMessage) -> InboundResult:
-    """Resolve the customer, find or open their interaction, store the message: one transaction.
+async def receive_inbound(core: Core, msg: InboundMessage, *,
+                          queue_reply_every: int | None = None) -> InboundResult:
+    """Resolve the customer, find or open their interaction, store the message: one transaction,
+    one round trip to PostgreSQL (`cc_receive_inbound`), plus one to Redis after the commit.
 
     Delivering the same provider message id again stores nothing and returns the first result.
+    With `queue_reply_every` (seconds), the result carries the customer's place in line when
+    they were not told it within that time (claimed in the same transaction, so two messages
+    arriving together answer once).
     """
     kind, address = check_inbound(msg, core.config.workspace.default_region)
+    args = (msg.workspace_id, msg.channel, kind, address, msg.sender_name,
+            msg.provider_message_id, msg.body, msg.raw, msg.received_at, msg.client_id,
+            msg.queue or core.config.default_queue(msg.channel), msg.subject,
+            msg.our_address, queue_reply_every)
     for attempt in range(_RETRIES):
         try:
-            async with core.pool.acquire() as conn, conn.transaction():
-                result, logged, notices = await do_receive_inbound(conn, core, msg, kind, address)
+            async with core.pool.acquire() as conn:
+                if msg.attachments:
+                    async with conn.transaction():
+                        row = await conn.fetchrow(_RECEIVE, *args)
+                        if not row["duplicate"]:
+                            await _store_attachments(conn, msg, row["message_id"])
+                else:
+                    row = await conn.fetchrow(_RECEIVE, *args)
             break
         except asyncpg.UniqueViolationError:
             # A concurrent delivery of the same message committed first; the retry sees it.
             if attempt == _RETRIES - 1:
                 raise
-    await events.publish(core.redis, logged)
-    await feeds.push(core.redis, notices)
+        except asyncpg.PostgresError as exc:
+            if exc.sqlstate == _UNKNOWN_QUEUE:
+                raise InputError("unknown_queue", str(exc)) from None
+            raise
+    result = InboundResult(
+        customer_id=row["customer_id"], interaction_id=row["interaction_id"],
+        message_id=row["message_id"], new_customer=row["new_customer"],
+        new_interaction=row["new_interaction"], duplicate=row["duplicate"], place=row["place"])
+    if not result.duplicate:
+        await events.publish(
+            core.redis, [_logged(msg.workspace_id, e) for e in row["events"]],
+            message_notices(msg.workspace_id, _message(msg, row), InteractionInfo(
+                msg.channel, result.customer_id, row["agent_id"], None)))
     return result
 
 
-async def do_receive_inbound(
-    conn: asyncpg.Connection, core: Core, msg: InboundMessage, kind: IdentityKind, address: str
-) -> tuple[InboundResult, list[LoggedEvent], list[Notice]]:
-    ws = msg.workspace_id
-    if msg.provider_message_id is not None:
-        seen = await conn.fetchrow(
-            """SELECT m.id, m.interaction_id, i.customer_id FROM messages m
-               JOIN interactions i ON i.id = m.interaction_id
-               WHERE m.workspace_id = $1 AND m.channel = $2 AND m.provider_message_id = $3""",
-            ws, msg.channel, msg.provider_message_id,
-        )
-        if seen is not None:
-            return InboundResult(
-                customer_id=seen["customer_id"], interaction_id=seen["interaction_id"],
-                message_id=seen["id"], new_customer=False, new_interaction=False, duplicate=True,
-            ), [], []
+_RECEIVE = "SELECT * FROM cc_receive_inbound($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
+_UNKNOWN_QUEUE = "CC404"
 
-    logged: list[LoggedEvent] = []
-    customer_id, new_customer = await _claim_identity(conn, ws, kind, address, msg.sender_name)
-    if new_customer:
-        logged.append(await events.record(conn, Event(
-            "customer.created", ws, {"kind": kind, "address": address}, customer_id=customer_id)))
-    # One intake at a time per customer, so two messages arriving together share one interaction.
-    await conn.execute("SELECT 1 FROM customers WHERE id = $1 FOR UPDATE", customer_id)
 
-    open_row = await conn.fetchrow(
-        """SELECT id, agent_id FROM interactions
-           WHERE workspace_id = $1 AND customer_id = $2 AND channel = $3 AND state = ANY($4)
-           ORDER BY id DESC LIMIT 1""",
-        ws, customer_id, msg.channel, list(ATTACHABLE_STATES),
-    )
-    new_interaction = open_row is None
-    agent_id = None if open_row is None else open_row["agent_id"]
-    if open_row is not None:
-        interaction_id = open_row["id"]
-    else:
-        interaction_id = await _open_interaction(conn, core, msg, customer_id)
-        logged.append(await events.record(conn, Event(
-            "interaction.queued", ws, {"channel": msg.channel},
-            interaction_id=interaction_id, customer_id=customer_id)))
+def _logged(workspace_id: int, e: dict[str, Any]) -> LoggedEvent:
+    return LoggedEvent(e["id"], Event(e["kind"], workspace_id, e["data"],
+                                      interaction_id=e.get("interaction_id"),
+                                      customer_id=e.get("customer_id")))
 
-    # Returned in the shape the console shows, so the live notice costs no second read.
-    stored = await conn.fetchrow(
-        """INSERT INTO messages (workspace_id, interaction_id, channel, direction, body,
-                                 provider_message_id, raw, created_at, client_id)
-           VALUES ($1, $2, $3, 'inbound', $4, $5, $6, coalesce($7, now()), $8)
-           RETURNING id, interaction_id, channel, direction, body, delivery_status,
-                     delivery_error, client_id, created_at, '' AS author""",
-        ws, interaction_id, msg.channel, msg.body, msg.provider_message_id, msg.raw,
-        msg.received_at, msg.client_id,
-    )
-    message_id: int = stored["id"]
-    await conn.execute(
-        """UPDATE interactions SET last_message_at = now(), their_address = $3,
-               our_address = coalesce($2, our_address) WHERE id = $1""",
-        interaction_id, msg.our_address, address)
-    for a in msg.attachments:
-        await conn.execute(
-            """INSERT INTO attachments (workspace_id, message_id, content_type, url, filename,
-                   size_bytes, content) VALUES ($1, $2, $3, $4, $5, $6, $7)""",
-            ws, message_id, a.content_type, a.url, a.filename,
-            None if a.content is None else len(a.content), a.content)
-    logged.append(await events.record(conn, Event(
-        "message.received", ws, {"message_id": message_id, "channel": msg.channel},
-        interaction_id=interaction_id, customer_id=customer_id)))
-    info = InteractionInfo(msg.channel, customer_id, agent_id, None)
-    message = {**views.message_view(stored), "attachments": [
+
+def _message(msg: InboundMessage, row: asyncpg.Record) -> dict[str, Any]:
+    """The stored message in the shape the console shows, built without reading it back."""
+    return {**views.message_view({
+        "id": row["message_id"], "interaction_id": row["interaction_id"],
+        "channel": msg.channel, "direction": "inbound", "author": "", "body": msg.body,
+        "delivery_status": "received", "delivery_error": None, "client_id": msg.client_id,
+        "created_at": row["created_at"]}), "attachments": [
         views.attachment_view(a.content_type, a.url, a.filename) for a in msg.attachments]}
-    notices = message_notices(ws, message, info)
-    return InboundResult(
-        customer_id=customer_id, interaction_id=interaction_id, message_id=message_id,
-        new_customer=new_customer, new_interaction=new_interaction, duplicate=False,
-    ), logged, notices
 
 
-async def _claim_identity(
-    conn: asyncpg.Connection, ws: int, kind: IdentityKind, address: str, name: str
-) -> tuple[int, bool]:
-    """The customer behind an address, creating both if the address is new.
-
-    The identity row is claimed before the customer row exists (its foreign key is deferred):
-    when two first messages from one address race, the loser waits on the unique index and
-    adopts the winner's customer instead of leaving an orphan customer behind.
-    """
-    query = """SELECT customer_id FROM customer_identities
-               WHERE workspace_id = $1 AND kind = $2 AND address = $3"""
-    existing = await conn.fetchval(query, ws, kind, address)
-    if existing is not None:
-        return existing, False
-    new_id = await conn.fetchval("SELECT nextval(pg_get_serial_sequence('customers', 'id'))")
-    claimed = await conn.fetchval(
-        """INSERT INTO customer_identities (workspace_id, customer_id, kind, address)
-           VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING RETURNING customer_id""",
-        ws, new_id, kind, address,
-    )
-    if claimed is None:
-        return await conn.fetchval(query, ws, kind, address), False
-    await conn.execute(
-        """INSERT INTO customers (id, workspace_id, display_name)
-           OVERRIDING SYSTEM VALUE VALUES ($1, $2, $3)""",
-        new_id, ws, name.strip()[:200],
-    )
-    return new_id, True
-
-
-async def _open_interaction(
-    conn: asyncpg.Connection, core: Core, msg: InboundMessage, customer_id: int
-) -> int:
-    queue_name = msg.queue or core.config.default_queue(msg.channel)
-    queue = await conn.fetchrow(
-        "SELECT id, priority FROM queues WHERE workspace_id = $1 AND name = $2 AND active",
-        msg.workspace_id, queue_name,
-    )
-    if queue is None:
-        raise InputError("unknown_queue", f"no active queue named {queue_name!r}")
-    interaction_id: int = await conn.fetchval(
-        """INSERT INTO interactions (workspace_id, channel, state, queue_id, priority,
-                                     customer_id, subject, queued_at)
-           VALUES ($1, $2, 'queued', $3, $4, $5, $6, now()) RETURNING id""",
-        msg.workspace_id, msg.channel, queue["id"], queue["priority"], customer_id,
-        msg.subject[:500],
-    )
-    return interaction_id
+async def _store_attachments(conn: asyncpg.Connection, msg: InboundMessage, message_id: int) -> None:
+    await conn.executemany(
+        """INSERT INTO attachments (workspace_id, message_id, content_type, url, filename,
+               size_bytes, content) VALUES ($1, $2, $3, $4, $5, $6, $7)""",
+        [(msg.workspace_id, message_id, a.content_type, a.url, a.filename,
+          None if a.content is None else len(a.content), a.content) for a in msg.attachments])
 
 
 async def keep_unreadable(core: Core, workspace_id: int, source: str, problem: str,

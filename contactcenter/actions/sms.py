@@ -7,7 +7,7 @@ from typing import Any
 
 import asyncpg
 
-from contactcenter import events, feeds, views
+from contactcenter import events, feeds
 from contactcenter.core import Core
 from contactcenter.events import Event
 from contactcenter.feeds import Notice, user_feed
@@ -64,23 +64,6 @@ async def record_delivery(core: Core, workspace_id: int, message_sid: str, statu
     await _tell_agent(core, workspace_id, row["agent_id"], row["interaction_id"], row["id"],
                       status, error_code)
     return True
-
-
-async def queue_reply_due(core: Core, workspace_id: int, interaction_id: int,
-                          every_seconds: int) -> dict[str, Any] | None:
-    """The customer's place in the queue if they should be told it now, else None.
-
-    Claimed in one statement, so two messages arriving together answer once."""
-    async with core.pool.acquire() as conn:
-        claimed = await conn.fetchval(
-            """UPDATE interactions SET queue_reply_at = now()
-               WHERE id = $1 AND workspace_id = $2 AND state IN ('queued', 'offered')
-                 AND (queue_reply_at IS NULL
-                      OR queue_reply_at < now() - make_interval(secs => $3))
-               RETURNING id""", interaction_id, workspace_id, every_seconds)
-        if claimed is None:
-            return None
-        return await views.queue_position(conn, workspace_id, interaction_id)
 
 
 async def is_opted_out(conn: asyncpg.Connection, workspace_id: int, phone: str) -> bool:

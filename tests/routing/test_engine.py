@@ -384,9 +384,11 @@ def test_a_large_centres_reason_names_a_few_agents_and_counts_the_rest() -> None
         d.login(f"n{i:03}", support=5, at=100 + i)  # lack spanish
     (offer,) = [x for x in d.arrive("i1", queue="spanish", at=500) if isinstance(x, Offered)]
     why = offer.explanation
-    assert why is not None and why.chosen == "s000"
+    assert why is not None
+    assert why.chosen == "s000"
     assert why.eligible_count == 100
-    assert len(why.eligible) == 25 and len(why.not_eligible) == 25
+    assert len(why.eligible) == 25
+    assert len(why.not_eligible) == 25
     assert why.more == {"ranked lower by longest idle": 74, "lack the skills": 300}
     assert sum(why.more.values()) + len(why.not_eligible) == 399
     assert why.text().endswith(
