@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -18,10 +17,9 @@ from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.rest import Client
 
 from contactcenter.core import Core
+from contactcenter.polling import PollingWorker
 from contactcenter.settings import FileConfig, Settings
 from contactcenter.web.keys import CORE, SETTINGS, WORKSPACE_ID
-
-log = logging.getLogger(__name__)
 
 
 def twilio_client(settings: Settings) -> Client:
@@ -34,18 +32,16 @@ def twilio_client(settings: Settings) -> Client:
     return client
 
 
-class Worker:
-    """Claims work every `poll_seconds` and handles it; a failure is logged, never fatal."""
-
-    poll_seconds = 0.5
+class Worker(PollingWorker):
+    """Claims work, acts on each item through Twilio's REST API."""
 
     def __init__(self, core: Core, workspace_id: int, client: Client,
                  status_callback: str | None) -> None:
+        super().__init__()
         self.core = core
         self.ws = workspace_id
         self.client = client
         self.status_callback = status_callback
-        self._stopping = asyncio.Event()
 
     async def claim(self) -> list[dict[str, Any]]:
         raise NotImplementedError
@@ -53,18 +49,11 @@ class Worker:
     async def handle(self, item: dict[str, Any]) -> None:
         raise NotImplementedError
 
-    def stop(self) -> None:
-        self._stopping.set()
-
-    async def run(self) -> None:
-        while not self._stopping.is_set():
-            try:
-                for item in await self.claim():
-                    await self.handle(item)
-            except Exception:
-                log.exception("%s failed; trying again shortly", type(self).__name__)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stopping.wait(), self.poll_seconds)
+    async def step(self) -> bool:
+        items = await self.claim()
+        for item in items:
+            await self.handle(item)
+        return bool(items)
 
 
 def worker_context(

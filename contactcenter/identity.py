@@ -4,6 +4,7 @@ wrote their number or email. Pure functions: no I/O.
 
 from __future__ import annotations
 
+import functools
 from typing import Literal
 
 import phonenumbers
@@ -15,11 +16,13 @@ class InvalidAddress(ValueError):
     """An address that cannot belong to anyone (not a phone number, not an email)."""
 
 
+@functools.lru_cache(maxsize=65536)
 def normalize_phone(raw: str, default_region: str) -> str:
     """E.164. Numbers without a country code are read in the workspace's region.
 
     `is_possible_number` rather than `is_valid_number`: carriers open new ranges before the
     metadata knows them, and rejecting a real customer is worse than accepting an odd number.
+    Cached: parsing is the slow part of a webhook, and the same customers write again and again.
     """
     try:
         number = phonenumbers.parse(raw, default_region)

@@ -253,11 +253,17 @@ class RoutingService:
     async def _reconcile(self, engine: Engine, now: float) -> list[Decision]:
         """Pick up queued interactions whose events never reached Redis (it was down)."""
         async with self.core.pool.acquire() as conn:
-            rows = await conn.fetch(_OPEN_INTERACTIONS + " AND i.state = 'queued'", self.ws)
+            # Ids first: a long queue is mostly known already, and only the unknown few need
+            # their preferred agent looked up.
+            queued = await conn.fetch(
+                "SELECT id FROM interactions WHERE workspace_id = $1 AND state = 'queued'", self.ws)
+            missing = [r["id"] for r in queued if str(r["id"]) not in engine.interactions]
+            rows = await conn.fetch(
+                _OPEN_INTERACTIONS + " AND i.state = 'queued' AND i.id = ANY($2::bigint[])",
+                self.ws, missing) if missing else []
         decisions: list[Decision] = []
         for row in rows:
-            if str(row["id"]) not in engine.interactions:
-                decisions += engine.apply(_arrival(row), now)
+            decisions += engine.apply(_arrival(row), now)
         return decisions
 
     async def _to_event(self, engine: Engine, fields: dict[bytes, bytes]) -> Event | None:

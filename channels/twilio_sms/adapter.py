@@ -1,23 +1,20 @@
 """Twilio's SMS webhooks: an incoming message, and delivery reports for the ones we sent.
 
-Twilio waits at most 15 s and does not retry a 5xx, so each handler answers right after the
+Twilio waits at most 15 s and does not retry a 5xx, so each handler answers right after one
 durable write. A payload we cannot read is kept whole and flagged, and answered 400.
 """
 
 from __future__ import annotations
 
-import time
-
 from aiohttp import web
 
 from channels.twilio_sms import parse
+from channels.twilio_sms.intake import SMS_INTAKE, SOURCE
 from channels.twilio_webhook import read_webhook
-from contactcenter.actions import receive_inbound, sms
+from contactcenter.actions import inbox, sms
 from contactcenter.errors import NotFound
-from contactcenter.models import InboundMessage
 from contactcenter.web.keys import CORE, WORKSPACE_ID
 from contactcenter.web.openapi import ApiRoutes, Response
-from routing.config import closed_behaviour
 
 routes = ApiRoutes(tag="channels")
 
@@ -30,12 +27,16 @@ def _twiml(reply: str | None = None) -> web.Response:
 
 @routes.route(
     "POST", "/channels/twilio/sms", summary="Twilio: an SMS or MMS came in",
-    responses={200: Response("stored (once per MessageSid); TwiML, maybe with an answer", _TWIML),
+    responses={200: Response("kept (its intake follows at once; a repeated MessageSid is stored "
+                             "once); TwiML, with an answer to HELP", _TWIML),
                400: Response("a payload we cannot read (kept and flagged)"),
                403: Response("missing or wrong X-Twilio-Signature"),
                404: Response("SMS is not enabled")},
 )
 async def incoming(request: web.Request) -> web.Response:
+    """Checked, read, kept: then answered. The intake (customer, conversation, routing, the
+    automatic answer) runs right after in the node's SMS intake, so Twilio's wait is one write.
+    Consent keywords are recorded before answering: no reply may slip out after a STOP."""
     core = request.app[CORE]
     ws = request.app[WORKSPACE_ID]
     config = core.config.channels.sms
@@ -51,22 +52,9 @@ async def incoming(request: web.Request) -> web.Response:
         # Twilio answers STOP and START itself; HELP gets the configured text.
         return _twiml(config.help_reply if consent == "help" else None)
 
-    queue = parse.queue_hint(received, config)
-    result = await receive_inbound(core, InboundMessage(
-        workspace_id=ws, channel="sms", sender=received.sender, body=received.body,
-        provider_message_id=received.message_sid, queue=queue,
-        our_address=received.to, attachments=received.media, raw=form),
-        queue_reply_every=config.queue_reply_every_seconds if config.queue_reply else None)
-    if result.duplicate:
-        return _twiml()
-    closed = closed_behaviour(core.config, queue or core.config.default_queue("sms"), "sms",
-                              time.time())
-    if closed == "auto_reply" and result.new_interaction:
-        return _twiml(config.closed_reply or None)
-    if result.place is None:
-        return _twiml()
-    return _twiml(parse.queue_reply(config.queue_reply, result.place["position"],
-                                    result.place["estimated_wait_seconds"]))
+    await inbox.keep(core, ws, SOURCE, form)
+    request.app[SMS_INTAKE].wake()
+    return _twiml()
 
 
 @routes.route(

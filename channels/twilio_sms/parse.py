@@ -109,9 +109,13 @@ def queue_reply(template: str, position: int, wait_seconds: int) -> str:
     return template.replace("{position}", str(position)).replace("{wait}", wait_words(wait_seconds))
 
 
+_NOTHING = str(MessagingResponse())
+
+
 def twiml(reply: str | None = None) -> str:
-    """The webhook's answer: nothing, or one message back to the sender."""
+    """The webhook's answer: nothing (the common answer, built once), or one message back."""
+    if not reply:
+        return _NOTHING
     response = MessagingResponse()
-    if reply:
-        response.message(reply)
+    response.message(reply)
     return str(response)

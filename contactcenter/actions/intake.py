@@ -120,11 +120,17 @@ async def keep_unreadable(core: Core, workspace_id: int, source: str, problem: s
                           payload: dict[str, Any]) -> int:
     """Keep a provider payload we could not read, whole, flagged for a person."""
     async with core.pool.acquire() as conn, conn.transaction():
-        payload_id: int = await conn.fetchval(
-            """INSERT INTO unreadable_payloads (workspace_id, source, problem, payload)
-               VALUES ($1, $2, $3, $4) RETURNING id""", workspace_id, source, problem, payload)
-        logged = await events.record(conn, Event(
-            "payload.unreadable", workspace_id, {"id": payload_id, "source": source,
-                                                 "problem": problem}))
+        payload_id, logged = await do_keep_unreadable(conn, workspace_id, source, problem, payload)
     await events.publish(core.redis, [logged])
     return payload_id
+
+
+async def do_keep_unreadable(conn: asyncpg.Connection, workspace_id: int, source: str,
+                             problem: str, payload: dict[str, Any]) -> tuple[int, LoggedEvent]:
+    payload_id: int = await conn.fetchval(
+        """INSERT INTO unreadable_payloads (workspace_id, source, problem, payload)
+           VALUES ($1, $2, $3, $4) RETURNING id""", workspace_id, source, problem, payload)
+    logged = await events.record(conn, Event(
+        "payload.unreadable", workspace_id, {"id": payload_id, "source": source,
+                                             "problem": problem}))
+    return payload_id, logged

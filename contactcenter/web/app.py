@@ -16,6 +16,7 @@ from aiohttp import WSCloseCode, web
 from agent_ui import console_page, home
 from channels.sandbox import page as sandbox
 from channels.twilio_sms import adapter as sms_adapter
+from channels.twilio_sms import intake as sms_intake
 from channels.twilio_sms import sender as sms_sender
 from channels.twilio_voice import adapter as voice_adapter
 from channels.twilio_voice import bridger as voice_bridger
@@ -103,6 +104,7 @@ def create_app(settings: Settings, database_url: str, redis_url: str) -> web.App
     app.cleanup_ctx.append(_core_context(settings, database_url, redis_url))
     app.cleanup_ctx.append(_feed_hub_context)
     app.cleanup_ctx.append(_routing_context)
+    app.cleanup_ctx.append(sms_intake.intake_context)
     app.cleanup_ctx.append(sms_sender.sender_context)
     app.cleanup_ctx.append(voice_bridger.bridger_context)
     sockets: weakref.WeakKeyDictionary[web.WebSocketResponse, str] = weakref.WeakKeyDictionary()

@@ -21,6 +21,7 @@ from contactcenter.core import Core
 from contactcenter.settings import CalendarConfig, Settings
 from contactcenter.web.app import create_app
 from tests.conftest import AiohttpClient
+from tests.live import eventually
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "twilio"
 SID = "AC0123456789abcdef0123456789abcdef"
@@ -44,18 +45,32 @@ def signature(path: str, form: dict[str, str], url: str = PUBLIC_URL) -> str:
 class Twilio:
     """Twilio's side of the conversation: signed webhooks to us, and its fake REST API."""
 
-    def __init__(self, client: TestClient[Any, Any], api: TwilioStandIn) -> None:
+    def __init__(self, client: TestClient[Any, Any], api: TwilioStandIn, core: Core) -> None:
         self.client = client
         self.api = api
+        self.core = core
+
+    async def taken_in(self) -> None:
+        """Wait until the server worked on every SMS webhook it kept (its intake is async)."""
+        async def empty() -> bool:
+            return bool(await self.core.pool.fetchval("SELECT count(*) = 0 FROM webhook_inbox"))
+        await eventually(empty)
+
+    def texts_sent(self) -> list[str]:
+        """The bodies of the SMS the server sent through the REST API, oldest first."""
+        return [r.form["Body"] for r in self.api.requests if r.path.endswith("/Messages.json")]
 
     async def post(self, path: str, form: dict[str, str], sign: bool = True) -> Any:
         headers = {"X-Twilio-Signature": signature(path, form)} if sign else {}
         return await self.client.post(path, data=form, headers=headers)
 
     async def text(self, body: str, sid_digit: str = "1", **changes: str) -> Any:
+        """Send an SMS webhook and wait for its intake; return Twilio's answer."""
         form = fixture("sms_received.json", Body=body, MessageSid="SM" + sid_digit * 32,
                        SmsSid="SM" + sid_digit * 32, **changes)
-        return await self.post("/channels/twilio/sms", form)
+        resp = await self.post("/channels/twilio/sms", form)
+        await self.taken_in()
+        return resp
 
 
 @pytest.fixture
@@ -82,6 +97,6 @@ async def twilio(aiohttp_client: AiohttpClient, aiohttp_server: Callable[..., Aw
     assert env.database_url is not None
     assert env.redis_url is not None
     app: web.Application = create_app(sms_settings, env.database_url, env.redis_url)
-    return Twilio(await aiohttp_client(app), api)
+    return Twilio(await aiohttp_client(app), api, core)
 
 

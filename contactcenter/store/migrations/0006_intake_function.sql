@@ -11,6 +11,8 @@ CREATE INDEX interactions_waiting_order ON interactions (workspace_id, queue_id,
     WHERE state IN ('queued', 'offered');
 CREATE INDEX interactions_recently_handled ON interactions (workspace_id, queue_id, ended_at)
     WHERE answered_at IS NOT NULL;
+-- The routing leader looks up the agent who last served a customer with every queued interaction.
+CREATE INDEX interactions_by_customer ON interactions (customer_id, id);
 CREATE INDEX agent_presence_available ON agent_presence (workspace_id) WHERE presence = 'available';
 
 CREATE FUNCTION cc_queue_position(p_ws bigint, p_interaction bigint) RETURNS jsonb
@@ -74,6 +76,9 @@ DECLARE
     v_events jsonb := '[]';
     v_event bigint;
     v_place jsonb;
+    v_tell_place boolean := false;
+    v_state text;
+    v_reply_at timestamptz;
 BEGIN
     IF p_provider_id IS NOT NULL THEN
         SELECT m.id, m.interaction_id, i.customer_id INTO v_message, v_interaction, v_customer
@@ -117,7 +122,8 @@ BEGIN
 
     -- The message joins their interaction only while someone may still answer it; after the
     -- agent ended the conversation (wrap-up) the next message starts a new one.
-    SELECT i.id, i.agent_id INTO v_interaction, v_agent FROM interactions i
+    SELECT i.id, i.agent_id, i.state, i.queue_reply_at
+    INTO v_interaction, v_agent, v_state, v_reply_at FROM interactions i
     WHERE i.workspace_id = p_ws AND i.customer_id = v_customer AND i.channel = p_channel
       AND i.state IN ('queued', 'offered', 'assigned')
     ORDER BY i.id DESC LIMIT 1;
@@ -127,12 +133,16 @@ BEGIN
         IF NOT FOUND THEN
             RAISE EXCEPTION 'no active queue named %', p_queue USING ERRCODE = 'CC404';
         END IF;
+        -- A new interaction is due to tell the customer their place at once.
         INSERT INTO interactions (workspace_id, channel, state, queue_id, priority, customer_id,
-                                  subject, queued_at)
+                                  subject, queued_at, last_message_at, their_address,
+                                  our_address, queue_reply_at)
         VALUES (p_ws, p_channel, 'queued', v_queue.id, v_queue.priority, v_customer,
-                left(p_subject, 500), now())
+                left(p_subject, 500), now(), now(), p_address, p_our_address,
+                CASE WHEN p_queue_reply_every IS NOT NULL THEN now() END)
         RETURNING id INTO v_interaction;
         v_new_interaction := true;
+        v_tell_place := p_queue_reply_every IS NOT NULL;
         INSERT INTO event_log (workspace_id, kind, interaction_id, customer_id, data)
         VALUES (p_ws, 'interaction.queued', v_interaction, v_customer,
                 jsonb_build_object('channel', p_channel))
@@ -140,6 +150,14 @@ BEGIN
         v_events := v_events || jsonb_build_object(
             'id', v_event, 'kind', 'interaction.queued', 'interaction_id', v_interaction,
             'customer_id', v_customer, 'data', jsonb_build_object('channel', p_channel));
+    ELSE
+        -- The customer's lock (above) makes this claim of the place-in-line answer theirs alone.
+        v_tell_place := p_queue_reply_every IS NOT NULL AND v_state IN ('queued', 'offered')
+            AND (v_reply_at IS NULL OR v_reply_at < now() - make_interval(secs => p_queue_reply_every));
+        UPDATE interactions SET last_message_at = now(), their_address = p_address,
+               our_address = coalesce(p_our_address, our_address),
+               queue_reply_at = CASE WHEN v_tell_place THEN now() ELSE queue_reply_at END
+        WHERE id = v_interaction;
     END IF;
 
     INSERT INTO messages (workspace_id, interaction_id, channel, direction, body,
@@ -147,9 +165,6 @@ BEGIN
     VALUES (p_ws, v_interaction, p_channel, 'inbound', p_body, p_provider_id, p_raw,
             coalesce(p_received_at, now()), p_client_id)
     RETURNING id, messages.created_at INTO v_message, v_created;
-    UPDATE interactions SET last_message_at = now(), their_address = p_address,
-           our_address = coalesce(p_our_address, our_address)
-    WHERE id = v_interaction;
     INSERT INTO event_log (workspace_id, kind, interaction_id, customer_id, data)
     VALUES (p_ws, 'message.received', v_interaction, v_customer,
             jsonb_build_object('message_id', v_message, 'channel', p_channel))
@@ -159,14 +174,8 @@ BEGIN
         'customer_id', v_customer,
         'data', jsonb_build_object('message_id', v_message, 'channel', p_channel));
 
-    IF p_queue_reply_every IS NOT NULL THEN
-        UPDATE interactions SET queue_reply_at = now()
-        WHERE id = v_interaction AND state IN ('queued', 'offered')
-          AND (queue_reply_at IS NULL
-               OR queue_reply_at < now() - make_interval(secs => p_queue_reply_every));
-        IF FOUND THEN
-            v_place := cc_queue_position(p_ws, v_interaction);
-        END IF;
+    IF v_tell_place THEN
+        v_place := cc_queue_position(p_ws, v_interaction);
     END IF;
 
     RETURN QUERY SELECT false, v_customer, v_interaction, v_message, v_new_customer,

@@ -6,8 +6,11 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from typing import Any
 
+import pytest
+
+from channels.twilio_sms import parse
 from contactcenter import feeds
-from contactcenter.actions import add_user
+from contactcenter.actions import add_user, inbox
 from contactcenter.actions.users import NewUser
 from contactcenter.core import Core
 from tests.channels.conftest import (
@@ -29,25 +32,56 @@ def messages_in(twiml: str) -> list[str]:
     return [m.text or "" for m in root if m.tag == "Message"]
 
 
-async def test_an_sms_is_stored_once_and_answered_with_the_place_in_line(
+async def test_an_sms_is_kept_answered_at_once_and_told_its_place_in_line(
     twilio: Twilio, core: Core
 ) -> None:
     resp = await twilio.text("Hi, I was charged twice")
     assert resp.status == 200
     assert resp.content_type == "text/xml"
-    assert messages_in(await resp.text()) == ["You are number 1 in line; expected wait about 3 minutes."]
+    assert messages_in(await resp.text()) == []  # answered before the intake: nothing to say yet
+    place = "You are number 1 in line; expected wait about 3 minutes."
+    assert await eventually(lambda: _sent(twilio)) == [place]
     again = await twilio.text("Hi, I was charged twice")  # Twilio delivered it twice
     assert messages_in(await again.text()) == []
-    later = await twilio.text("Any news?", sid_digit="2")  # answered once per 5 minutes
-    assert messages_in(await later.text()) == []
+    await twilio.text("Any news?", sid_digit="2")  # told once per 5 minutes
 
     rows = await core.pool.fetch(
-        """SELECT m.body, i.channel, q.name AS queue, i.their_address, i.our_address
+        """SELECT m.body, m.direction, i.channel, q.name AS queue, i.their_address, i.our_address
            FROM messages m JOIN interactions i ON i.id = m.interaction_id
            JOIN queues q ON q.id = i.queue_id ORDER BY m.id""")
     assert [tuple(r) for r in rows] == [
-        ("Hi, I was charged twice", "sms", "support", CUSTOMER, OUR_NUMBER),
-        ("Any news?", "sms", "support", CUSTOMER, OUR_NUMBER)]
+        ("Hi, I was charged twice", "inbound", "sms", "support", CUSTOMER, OUR_NUMBER),
+        (place, "outbound", "sms", "support", CUSTOMER, OUR_NUMBER),
+        ("Any news?", "inbound", "sms", "support", CUSTOMER, OUR_NUMBER)]
+    assert twilio.texts_sent() == [place]
+    [told] = twilio.api.requests
+    assert (told.form["To"], told.form["From"]) == (CUSTOMER, OUR_NUMBER)
+
+
+async def _sent(twilio: Twilio) -> list[str] | None:
+    return twilio.texts_sent() or None
+
+
+async def test_a_webhook_kept_while_the_intake_fails_is_retried_then_flagged(
+    twilio: Twilio, core: Core, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    failures = 0
+
+    def broken(*_: object) -> None:
+        nonlocal failures
+        failures += 1
+        raise RuntimeError("the intake broke")
+
+    monkeypatch.setattr(parse, "queue_hint", broken)
+    resp = await twilio.post("/channels/twilio/sms", fixture("sms_received.json"))
+    assert resp.status == 200  # kept: Twilio is told it arrived
+    flagged = await eventually(lambda: core.pool.fetchrow(
+        "SELECT source, problem, payload FROM unreadable_payloads"))
+    assert failures == inbox.MAX_ATTEMPTS
+    assert flagged["source"] == "twilio_sms"
+    assert flagged["problem"] == "RuntimeError: the intake broke"
+    assert flagged["payload"]["Body"] == fixture("sms_received.json")["Body"]
+    assert await core.pool.fetchval("SELECT count(*) FROM webhook_inbox") == 0
 
 
 async def test_forged_or_misaddressed_signatures_are_refused(twilio: Twilio, core: Core) -> None:
@@ -84,6 +118,7 @@ async def test_an_unreadable_payload_is_kept_and_flagged(twilio: Twilio, core: C
 async def test_mms_media_are_kept_as_attachments(twilio: Twilio, core: Core) -> None:
     resp = await twilio.post("/channels/twilio/sms", fixture("mms_received.json"))
     assert resp.status == 200
+    await twilio.taken_in()
     rows = await core.pool.fetch("SELECT content_type, url FROM attachments ORDER BY id")
     assert [r["content_type"] for r in rows] == ["image/jpeg", "image/png"]
     assert all(r["url"].startswith("https://api.twilio.com/") for r in rows)
@@ -94,6 +129,8 @@ async def _assigned_sms(twilio: Twilio, core: Core, workspace_id: int) -> tuple[
     await add_user(core, workspace_id, NewUser("dev@example.com", "Dev Patel", "agent", PASSWORD,
                                                {"support": 5}))
     await twilio.text("Hi, I was charged twice")
+    await eventually(lambda: _sent(twilio))  # the place in line went out first
+    twilio.api.requests.clear()
     iid: int = await core.pool.fetchval("SELECT id FROM interactions")
     headers = {"X-CSRF-Token": await login(twilio.client, "dev@example.com", PASSWORD)}
     await twilio.client.put("/api/me/presence", json={"presence": "available"}, headers=headers)
@@ -199,8 +236,9 @@ async def test_stop_means_nothing_more_is_sent_until_start(
 
 
 async def test_a_closed_queue_answers_with_the_closed_reply(twilio: Twilio, core: Core) -> None:
-    resp = await twilio.text("BILLING why was I charged twice?")  # the keyword picks billing
-    assert messages_in(await resp.text()) == ["We are closed; we will answer when we open."]
+    await twilio.text("BILLING why was I charged twice?")  # the keyword picks billing
+    assert await eventually(lambda: _sent(twilio)) == [
+        "We are closed; we will answer when we open."]
     queue = await core.pool.fetchval(
         "SELECT q.name FROM interactions i JOIN queues q ON q.id = i.queue_id")
     assert queue == "billing"
