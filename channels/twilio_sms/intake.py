@@ -26,7 +26,7 @@ from routing.config import closed_behaviour
 SOURCE = "twilio_sms"
 BATCH = 200
 # Customers worked on at once: each holds a database connection (the pool has 10).
-CONCURRENCY = 6
+CONCURRENCY = 4
 
 
 class SmsIntake(PollingWorker):
