@@ -98,7 +98,8 @@ async def _hold(request: web.Request, call_sid: str) -> web.Response:
         return _xml(twiml.menu(config, MENU))  # we lost track of it: start over, never drop it
     if known["state"] == "assigned":
         # Accepted meanwhile: into the conference, where the agent's leg joins.
-        return _xml(twiml.conference(twiml.conference_name(known["interaction_id"]), start=False))
+        return _xml(twiml.conference(
+            known["conference"] or twiml.conference_name(known["interaction_id"]), start=False))
     if known["state"] not in ("queued", "offered"):
         return _xml(twiml.goodbye("Sorry, we cannot take your call now. Please try again later."))
     async with core.pool.acquire() as conn:

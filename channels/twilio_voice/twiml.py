@@ -91,11 +91,21 @@ def hold(position: int | None, wait_seconds: int | None, config: VoiceConfig, ag
 
 def conference(name: str, *, start: bool) -> str:
     """Join the call's conference room: the caller waits there for the agent (`start` False),
-    the agent's arrival starts it."""
+    the agent's arrival starts it. Either one leaving ends it; a transfer moves the caller to
+    a room of their own before the agent's leg is dropped."""
     response = VoiceResponse()
     dial = response.dial()
     dial.conference(name, start_conference_on_enter=start, end_conference_on_exit=True,
                     beep=False)
+    return str(response)
+
+
+def listen(name: str) -> str:
+    """A supervisor in the call's room: muted, unheard arriving or leaving, ending nothing."""
+    response = VoiceResponse()
+    dial = response.dial()
+    dial.conference(name, muted=True, start_conference_on_enter=False,
+                    end_conference_on_exit=False, beep=False)
     return str(response)
 
 
@@ -141,5 +151,6 @@ def goodbye(text: str) -> str:
     return str(response)
 
 
-def conference_name(interaction_id: int) -> str:
-    return f"cc-interaction-{interaction_id}"
+def conference_name(interaction_id: int, transfers: int = 0) -> str:
+    """The call's room; each transfer gives the caller a new one to wait in."""
+    return f"cc-interaction-{interaction_id}" + (f"-{transfers}" if transfers else "")

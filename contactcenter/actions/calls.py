@@ -11,6 +11,7 @@ from contactcenter.actions import work
 from contactcenter.actions.intake import receive_inbound
 from contactcenter.actions.timeline import add_event
 from contactcenter.core import Core
+from contactcenter.errors import Conflict
 from contactcenter.events import Event
 from contactcenter.models import Attachment, InboundMessage
 
@@ -68,12 +69,14 @@ async def claim_bridges(core: Core, workspace_id: int, limit: int = 5) -> list[d
     async with core.pool.acquire() as conn, conn.transaction():
         rows = await conn.fetch(
             """SELECT c.call_sid, c.interaction_id, c.from_number, c.to_number, i.agent_id,
+                      c.conference,
                       c.callback_requested_at IS NOT NULL AND c.ended_at IS NOT NULL AS callback,
                       u.display_name AS agent_name, u.phone AS agent_phone,
                       coalesce(u.client_identity, 'agent-' || u.id) AS agent_client
                FROM calls c JOIN interactions i ON i.id = c.interaction_id
                JOIN users u ON u.id = i.agent_id
                WHERE c.workspace_id = $1 AND c.leg = 'customer' AND c.bridged_at IS NULL
+                 AND c.hold_requested_at IS NULL
                  AND (c.ended_at IS NULL OR c.callback_requested_at IS NOT NULL)
                  AND i.state = 'assigned'
                ORDER BY c.started_at LIMIT $2 FOR UPDATE OF c SKIP LOCKED""", workspace_id, limit)
@@ -107,6 +110,96 @@ async def bridged(core: Core, workspace_id: int, bridge: dict[str, Any], confere
                     else f"Call connected to {bridge['agent_name']}")
 
 
+async def claim_holds(core: Core, workspace_id: int, limit: int = 5) -> list[dict[str, Any]]:
+    """Connected callers whose interaction was transferred, claimed for this node: each is to
+    wait in the room of their transfer, and the agent legs still on the call are to be dropped."""
+    async with core.pool.acquire() as conn, conn.transaction():
+        rows = await conn.fetch(
+            """UPDATE calls c SET hold_requested_at = NULL
+               FROM (SELECT call_sid FROM calls WHERE workspace_id = $1 AND leg = 'customer'
+                       AND hold_requested_at IS NOT NULL AND ended_at IS NULL
+                     ORDER BY started_at LIMIT $2 FOR UPDATE SKIP LOCKED) due
+               WHERE c.call_sid = due.call_sid
+               RETURNING c.call_sid, c.interaction_id, c.transfers,
+                   ARRAY(SELECT a.call_sid FROM calls a WHERE a.interaction_id = c.interaction_id
+                         AND a.leg = 'agent' AND a.ended_at IS NULL) AS agent_legs""",
+            workspace_id, limit)
+    return [dict(r) for r in rows]
+
+
+async def held(core: Core, workspace_id: int, hold: dict[str, Any], room: str) -> None:
+    async with core.pool.acquire() as conn:
+        await conn.execute("UPDATE calls SET conference = $2 WHERE call_sid = $1",
+                           hold["call_sid"], room)
+    await add_event(core, workspace_id, hold["interaction_id"],
+                    "The caller waits on hold for the transfer")
+
+
+async def hold_failed(core: Core, workspace_id: int, hold: dict[str, Any], error: str) -> None:
+    """Twilio refused: the next pass tries again, and the timeline says why meanwhile."""
+    async with core.pool.acquire() as conn:
+        await conn.execute("UPDATE calls SET hold_requested_at = now() WHERE call_sid = $1",
+                           hold["call_sid"])
+    await add_event(core, workspace_id, hold["interaction_id"],
+                    f"Could not put the caller on hold for the transfer: {error}")
+
+
+async def request_listen(core: Core, workspace_id: int, user_id: int, interaction_id: int) -> None:
+    """A supervisor asks to listen to a connected call; the call bridger dials them in, muted."""
+    async with core.pool.acquire() as conn, conn.transaction():
+        connected = await conn.fetchval(
+            """SELECT 1 FROM calls c JOIN interactions i ON i.id = c.interaction_id
+               WHERE c.interaction_id = $1 AND c.workspace_id = $2 AND c.leg = 'customer'
+                 AND c.ended_at IS NULL AND c.conference IS NOT NULL
+                 AND i.state = 'assigned'""", interaction_id, workspace_id)
+        if not connected:
+            raise Conflict("not_on_a_call", f"interaction {interaction_id} is not a connected call")
+        await conn.execute(
+            """INSERT INTO call_listeners (workspace_id, interaction_id, user_id)
+               VALUES ($1, $2, $3)""", workspace_id, interaction_id, user_id)
+
+
+async def claim_listeners(core: Core, workspace_id: int, limit: int = 5) -> list[dict[str, Any]]:
+    """Supervisors to dial into calls that are connected now (not while a transfer holds the
+    caller), claimed for this node, with how to reach them."""
+    async with core.pool.acquire() as conn, conn.transaction():
+        rows = await conn.fetch(
+            """SELECT l.id, l.interaction_id, c.conference, c.to_number,
+                      u.display_name AS listener_name, u.phone AS listener_phone,
+                      coalesce(u.client_identity, 'agent-' || u.id) AS listener_client
+               FROM call_listeners l
+               JOIN calls c ON c.interaction_id = l.interaction_id AND c.leg = 'customer'
+                 AND c.ended_at IS NULL AND c.conference IS NOT NULL
+                 AND c.bridged_at IS NOT NULL AND c.hold_requested_at IS NULL
+               JOIN users u ON u.id = l.user_id
+               WHERE l.workspace_id = $1 AND l.dialled_at IS NULL
+               ORDER BY l.id LIMIT $2 FOR UPDATE OF l SKIP LOCKED""", workspace_id, limit)
+        await conn.execute("UPDATE call_listeners SET dialled_at = now() WHERE id = ANY($1::bigint[])",
+                           [r["id"] for r in rows])
+    return [dict(r) for r in rows]
+
+
+async def listening(core: Core, workspace_id: int, listener: dict[str, Any], call_sid: str) -> None:
+    async with core.pool.acquire() as conn:
+        await conn.execute("UPDATE call_listeners SET call_sid = $2 WHERE id = $1",
+                           listener["id"], call_sid)
+        await conn.execute(
+            """INSERT INTO calls (call_sid, workspace_id, interaction_id, leg, from_number,
+                   to_number, status, conference) VALUES ($1, $2, $3, 'supervisor', $4, $5, 'queued', $6)
+               ON CONFLICT (call_sid) DO NOTHING""",
+            call_sid, workspace_id, listener["interaction_id"], listener["to_number"],
+            listener["listener_phone"] or f"client:{listener['listener_client']}",
+            listener["conference"])
+    await add_event(core, workspace_id, listener["interaction_id"],
+                    f"{listener['listener_name']} is listening in")
+
+
+async def listen_failed(core: Core, workspace_id: int, listener: dict[str, Any], error: str) -> None:
+    """The supervisor could not be dialled; they may ask again."""
+    await add_event(core, workspace_id, listener["interaction_id"],
+                    f"Could not connect {listener['listener_name']} to listen in: {error}")
+
+
 async def bridge_failed(core: Core, workspace_id: int, bridge: dict[str, Any], error: str) -> None:
     """The agent could not be dialled: the caller keeps waiting and a later pass tries again."""
     async with core.pool.acquire() as conn:
@@ -123,6 +216,7 @@ async def call_progress(core: Core, workspace_id: int, call_sid: str, status: st
         row = await conn.fetchrow(
             """UPDATE calls c SET status = $2 FROM users u, interactions i
                WHERE c.call_sid = $1 AND c.workspace_id = $3 AND c.status <> $2
+                 AND c.leg IN ('agent', 'customer')
                  AND c.ended_at IS NULL AND i.id = c.interaction_id AND u.id = i.agent_id
                RETURNING c.interaction_id, c.leg, u.display_name""",
             call_sid, "ringing" if status == "ringing" else "answered", workspace_id)
@@ -154,9 +248,10 @@ async def call_ended(core: Core, workspace_id: int, call_sid: str, status: str,
             interaction_id=iid))
     await events.publish(core.redis, [logged])
     if row["leg"] != "customer":
+        whose = "The agent's line" if row["leg"] == "agent" else "Listening in"
         if duration_seconds is not None:
             await add_event(core, workspace_id, iid,
-                            f"The agent's line ended ({status}) after {_clock(duration_seconds)}")
+                            f"{whose} ended ({status}) after {_clock(duration_seconds)}")
         return
     length = f" after {_clock(duration_seconds)}" if duration_seconds is not None else ""
     await add_event(core, workspace_id, iid, f"Call ended ({status}){length}")

@@ -101,6 +101,13 @@ async def transfer(core: Core, workspace_id: int, user_id: int, interaction_id: 
                 """SELECT 1 FROM users WHERE workspace_id = $1 AND id = $2 AND role = 'agent'
                    AND disabled_at IS NULL""", workspace_id, to_agent):
             raise NotFound("no_such_agent", f"no agent {to_agent}")
+        # A connected call: the caller waits on hold in a room of their own and the agent's
+        # leg is dropped (by the call bridger); whoever accepts next is dialled into that room.
+        on_hold = row["channel"] == "voice" and await conn.fetchval(
+            """UPDATE calls SET hold_requested_at = now(), bridged_at = NULL,
+                   transfers = transfers + 1
+               WHERE interaction_id = $1 AND leg = 'customer' AND ended_at IS NULL
+                 AND conference IS NOT NULL RETURNING 1""", interaction_id)
         logged = await events.record(conn, Event(
             "interaction.transfer", workspace_id,
             {"queue": to_queue, "agent": to_agent, "priority_bump": priority_bump},
@@ -108,7 +115,8 @@ async def transfer(core: Core, workspace_id: int, user_id: int, interaction_id: 
     await events.publish(core.redis, [logged])
     if row["channel"] == "voice":
         target = f"queue {to_queue}" if to_queue is not None else "another agent"
-        await add_event(core, workspace_id, interaction_id, f"Transferred to {target}")
+        held = "; the caller is on hold" if on_hold else ""
+        await add_event(core, workspace_id, interaction_id, f"Transferred to {target}{held}")
     if row["agent_id"] is not None:
         # The agent who had it (every open console of theirs) lets it go now.
         await feeds.push(core.redis, [Notice(user_feed(workspace_id, row["agent_id"]), {

@@ -10,9 +10,9 @@ from typing import Any
 from aiohttp import web
 from pydantic import BaseModel, Field
 
-from contactcenter.actions import work
+from contactcenter.actions import calls, work
 from contactcenter.actions.work import WorkRequest
-from contactcenter.errors import NotFound
+from contactcenter.errors import Forbidden, NotFound
 from contactcenter.web.auth import require_session
 from contactcenter.web.errors import path_id, read_body
 from contactcenter.web.keys import CORE
@@ -138,6 +138,24 @@ async def routing_history(request: web.Request) -> web.Response:
                         deadline=r["deadline"].isoformat() if r["deadline"] else None,
                         detail=r["detail"]) for r in rows])
     return web.json_response(history.model_dump())
+
+
+@routes.route(
+    "POST", "/api/interactions/{interaction_id}/listen",
+    summary="A supervisor listens to a connected call (dialled in, muted)",
+    responses={202: Response("the call bridger dials the supervisor's phone or Twilio Client "
+                             "identity into the call's conference, muted", Requested),
+               401: Response("not logged in"),
+               403: Response("missing CSRF token, or not a supervisor or admin"),
+               409: Response("not a connected call")},
+)
+async def listen(request: web.Request) -> web.Response:
+    session = await require_session(request)
+    if session.role not in ("supervisor", "admin"):
+        raise Forbidden("supervisors_only", "only a supervisor or an admin can listen to calls")
+    await calls.request_listen(request.app[CORE], session.workspace_id, session.user_id,
+                               path_id(request, "interaction_id"))
+    return web.json_response(Requested().model_dump(), status=202)
 
 
 def _named(row: Any, names: dict[str, str]) -> str:

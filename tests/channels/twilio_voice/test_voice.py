@@ -6,6 +6,8 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from typing import Any
 
+from aiohttp.test_utils import TestClient
+
 from contactcenter.actions import add_user, work
 from contactcenter.actions.users import NewUser
 from contactcenter.core import Core
@@ -246,3 +248,92 @@ async def test_a_transfer_is_in_the_timeline(twilio: Twilio, core: Core, workspa
     last = await core.pool.fetchval(
         "SELECT body FROM messages WHERE interaction_id = $1 ORDER BY id DESC LIMIT 1", iid)
     assert last == "Transferred to queue sales"
+
+
+async def test_a_transfer_moves_the_live_call_and_a_supervisor_listens_in(
+    twilio: Twilio, core: Core, workspace_id: int
+) -> None:
+    dev = await add_user(core, workspace_id, NewUser("dev@example.com", "Dev Patel", "agent",
+                                                     PASSWORD, {"support": 5}))
+    eve = await add_user(core, workspace_id, NewUser("eve@example.com", "Eve Long", "agent",
+                                                     PASSWORD, {"support": 5}))
+    await add_user(core, workspace_id, NewUser("sam@example.com", "Sam Boss", "supervisor",
+                                               PASSWORD, {}))
+    as_dev = {"X-CSRF-Token": await login(twilio.client, "dev@example.com", PASSWORD)}
+    await twilio.client.put("/api/me/presence", json={"presence": "available"}, headers=as_dev)
+    await _menu(twilio, Digits="2")
+    iid: int = await core.pool.fetchval("SELECT id FROM interactions")
+    await eventually(lambda: state_is(core, iid, "offered"))
+    await twilio.client.post(f"/api/interactions/{iid}/accept", headers=as_dev)
+    await eventually(lambda: _agent_dialled(twilio))
+    dev_leg: str = await core.pool.fetchval("SELECT call_sid FROM calls WHERE leg = 'agent'")
+
+    eve_client: TestClient[Any, Any] = TestClient(twilio.client.server)
+    sam_client: TestClient[Any, Any] = TestClient(twilio.client.server)
+    async with eve_client, sam_client:
+        as_eve = {"X-CSRF-Token": await login(eve_client, "eve@example.com", PASSWORD)}
+        await eve_client.put("/api/me/presence", json={"presence": "available"}, headers=as_eve)
+        moved = await twilio.client.post(f"/api/interactions/{iid}/transfer",
+                                         json={"agent": eve}, headers=as_dev)
+        assert moved.status == 202
+
+        # The caller waits in a room of their own, then Dev's leg is dropped.
+        await eventually(lambda: _hung_up(twilio, dev_leg))
+        to_caller = twilio.api.calls_to(f"/Calls/{CALL}.json")
+        assert len(to_caller) == 2
+        assert f"<Conference {_ROOM_ATTRS}>cc-interaction-{iid}-1</Conference>" in to_caller[1].form["Twiml"]
+        await eventually(lambda: state_is(core, iid, "offered"))
+        await eve_client.post(f"/api/interactions/{iid}/accept", headers=as_eve)
+        dialled = await eventually(lambda: _dialled(twilio, 2))
+        assert dialled[1].form["To"] == f"client:agent-{eve}"
+        assert f"cc-interaction-{iid}-1</Conference>" in dialled[1].form["Twiml"]
+        assert len(twilio.api.calls_to(f"/Calls/{CALL}.json")) == 2  # not moved again
+
+        # Agents cannot listen in; a supervisor is dialled in, muted.
+        refused = await eve_client.post(f"/api/interactions/{iid}/listen", headers=as_eve)
+        assert (refused.status, (await refused.json())["error"]) == (403, "supervisors_only")
+        as_sam = {"X-CSRF-Token": await login(sam_client, "sam@example.com", PASSWORD)}
+        listen = await sam_client.post(f"/api/interactions/{iid}/listen", headers=as_sam)
+        assert listen.status == 202
+        listener = (await eventually(lambda: _dialled(twilio, 3)))[2]
+        sam = await core.pool.fetchval("SELECT id FROM users WHERE email = 'sam@example.com'")
+        assert listener.form["To"] == f"client:agent-{sam}"
+        room = twiml(listener.form["Twiml"]).find("Dial/Conference")
+        assert room is not None
+        assert (room.text, room.get("muted"), room.get("endConferenceOnExit")) == (
+            f"cc-interaction-{iid}-1", "true", "false")
+
+    timeline = await core.pool.fetch(
+        "SELECT body FROM messages WHERE interaction_id = $1 ORDER BY id", iid)
+    assert [r["body"] for r in timeline] == [
+        "Incoming call (support)", "Call connected to Dev Patel",
+        "Transferred to another agent; the caller is on hold",
+        "The caller waits on hold for the transfer", "Call connected to Eve Long",
+        "Sam Boss is listening in"]
+    assert dev != eve
+
+
+_ROOM_ATTRS = 'beep="false" endConferenceOnExit="true" startConferenceOnEnter="false"'
+
+
+async def _hung_up(twilio: Twilio, call_sid: str) -> bool:
+    return any(r.form.get("Status") == "completed"
+               for r in twilio.api.calls_to(f"/Calls/{call_sid}.json"))
+
+
+async def _dialled(twilio: Twilio, count: int) -> list[Any] | None:
+    placed = twilio.api.calls_to("/Calls.json")
+    return placed if len(placed) >= count else None
+
+
+async def test_listening_needs_a_connected_call(
+    twilio: Twilio, core: Core, workspace_id: int
+) -> None:
+    await _staffed(core, workspace_id, "ana@example.com", {"sales": 5})
+    await add_user(core, workspace_id, NewUser("sam@example.com", "Sam Boss", "supervisor",
+                                               PASSWORD, {}))
+    await _menu(twilio, Digits="1")
+    iid: int = await core.pool.fetchval("SELECT id FROM interactions")
+    headers = {"X-CSRF-Token": await login(twilio.client, "sam@example.com", PASSWORD)}
+    waiting = await twilio.client.post(f"/api/interactions/{iid}/listen", headers=headers)
+    assert (waiting.status, (await waiting.json())["error"]) == (409, "not_on_a_call")
