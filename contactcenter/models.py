@@ -47,6 +47,10 @@ class InboundMessage:
     our_address: str | None = None
     attachments: tuple[Attachment, ...] = ()
     raw: dict[str, Any] | None = field(default=None, compare=False)
+    # A channel that threads its own messages (email) says which interaction a message answers:
+    # `thread`, when still open; else (or with None) the message starts a new interaction.
+    threaded: bool = False
+    thread: int | None = None
 
 
 @dataclass(frozen=True)

@@ -172,6 +172,9 @@ class VoiceConfig(_Strict):
 class EmailConfig(_Strict):
     enabled: bool = False
     default_queue: str = ""
+    # The folder read, and where a message goes once taken in (empty: it stays, marked seen).
+    folder: str = Field(default="INBOX", min_length=1)
+    move_to: str = ""
 
 
 class ChannelsConfig(_Strict):

@@ -6,9 +6,9 @@ cd "$(dirname "$0")/.."
 
 say() { printf '\n== %s\n' "$*"; }
 
-# Debian packages the tests talk to; only what is missing is installed. The browser tests drive
+# Debian packages the tests talk to (Dovecot for email); only what is missing is installed. The browser tests drive
 # Debian's Chromium through Playwright (Playwright's own browser download cannot work here).
-debian_packages=(postgresql chromium)
+debian_packages=(postgresql chromium dovecot-imapd)
 missing=()
 for pkg in "${debian_packages[@]}"; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "ok installed" || missing+=("$pkg")

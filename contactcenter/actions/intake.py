@@ -56,7 +56,7 @@ async def receive_inbound(core: Core, msg: InboundMessage, *,
     args = (msg.workspace_id, msg.channel, kind, address, msg.sender_name,
             msg.provider_message_id, msg.body, msg.raw, msg.received_at, msg.client_id,
             msg.queue or core.config.default_queue(msg.channel), msg.subject,
-            msg.our_address, queue_reply_every)
+            msg.our_address, queue_reply_every, msg.threaded, msg.thread)
     for attempt in range(_RETRIES):
         try:
             async with core.pool.acquire() as conn:
@@ -88,7 +88,8 @@ async def receive_inbound(core: Core, msg: InboundMessage, *,
     return result
 
 
-_RECEIVE = "SELECT * FROM cc_receive_inbound($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
+_RECEIVE = ("SELECT * FROM cc_receive_inbound($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, "
+            "$13, $14, $15, $16)")
 _UNKNOWN_QUEUE = "CC404"
 
 

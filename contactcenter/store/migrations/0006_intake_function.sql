@@ -54,11 +54,13 @@ $$;
 -- Resolve the customer, find or open their interaction, store the message, log the events.
 -- A provider message id seen before stores nothing and answers the first result. An unknown
 -- queue raises SQLSTATE CC404. With p_queue_reply_every, the customer's place in line is
--- claimed and returned when they were not told it within that many seconds.
+-- claimed and returned when they were not told it within that many seconds. With p_threaded
+-- the message joins interaction p_thread if it is still open, else starts a new one.
 CREATE FUNCTION cc_receive_inbound(
     p_ws bigint, p_channel text, p_kind text, p_address text, p_sender_name text,
     p_provider_id text, p_body text, p_raw jsonb, p_received_at timestamptz, p_client_id text,
-    p_queue text, p_subject text, p_our_address text, p_queue_reply_every integer)
+    p_queue text, p_subject text, p_our_address text, p_queue_reply_every integer,
+    p_threaded boolean, p_thread bigint)
 RETURNS TABLE (duplicate boolean, customer_id bigint, interaction_id bigint, message_id bigint,
                new_customer boolean, new_interaction boolean, agent_id bigint,
                created_at timestamptz, events jsonb, place jsonb)
@@ -122,11 +124,19 @@ BEGIN
 
     -- The message joins their interaction only while someone may still answer it; after the
     -- agent ended the conversation (wrap-up) the next message starts a new one.
-    SELECT i.id, i.agent_id, i.state, i.queue_reply_at
-    INTO v_interaction, v_agent, v_state, v_reply_at FROM interactions i
-    WHERE i.workspace_id = p_ws AND i.customer_id = v_customer AND i.channel = p_channel
-      AND i.state IN ('queued', 'offered', 'assigned')
-    ORDER BY i.id DESC LIMIT 1;
+    -- A channel that threads (email) names the interaction itself, or none: a new thread.
+    IF p_threaded THEN
+        SELECT i.id, i.agent_id, i.state, i.queue_reply_at
+        INTO v_interaction, v_agent, v_state, v_reply_at FROM interactions i
+        WHERE i.id = p_thread AND i.workspace_id = p_ws AND i.channel = p_channel
+          AND i.state IN ('queued', 'offered', 'assigned');
+    ELSE
+        SELECT i.id, i.agent_id, i.state, i.queue_reply_at
+        INTO v_interaction, v_agent, v_state, v_reply_at FROM interactions i
+        WHERE i.workspace_id = p_ws AND i.customer_id = v_customer AND i.channel = p_channel
+          AND i.state IN ('queued', 'offered', 'assigned')
+        ORDER BY i.id DESC LIMIT 1;
+    END IF;
     IF NOT FOUND THEN
         SELECT q.id, q.priority INTO v_queue FROM queues q
         WHERE q.workspace_id = p_ws AND q.name = p_queue AND q.active;

@@ -1,0 +1,161 @@
+"""Reads a mailbox over IMAP (aioimaplib) and hands each new message to the email intake.
+
+IDLE when the server offers it (a new message is taken in within moments), polling otherwise;
+a dropped connection is opened again with backoff. Where reading stands (UIDVALIDITY and the
+last UID taken in) is kept in PostgreSQL and moved only after a batch's messages are stored, so
+a restart in the middle of a batch takes the rest of it in, and what it takes again is
+recognised by its Message-ID. After a batch the messages are marked seen or moved, per config.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import logging
+import re
+import ssl
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import aioimaplib
+from aiohttp import web
+
+from channels.email.intake import Origin, take_in
+from contactcenter.actions import email
+from contactcenter.core import Core
+from contactcenter.settings import MailServer, Settings
+from contactcenter.web.keys import CORE, SETTINGS, WORKSPACE_ID
+
+log = logging.getLogger(__name__)
+
+BATCH = 50
+IDLE_SECONDS = 25 * 60  # servers drop an IDLE after 30 minutes; renew before
+_UIDVALIDITY = re.compile(rb"UIDVALIDITY (\d+)")
+_FETCHED = re.compile(rb"UID (\d+)")
+
+
+class ImapError(RuntimeError):
+    """The server refused a command (NO or BAD)."""
+
+
+@dataclass(frozen=True)
+class Mailbox:
+    name: str
+    server: MailServer
+    folder: str
+    address: str | None
+    queue: str | None
+    move_to: str | None  # else: marked \Seen
+
+
+class MailboxReader:
+    poll_seconds = 30.0
+
+    def __init__(self, core: Core, workspace_id: int, mailbox: Mailbox) -> None:
+        self.core = core
+        self.ws = workspace_id
+        self.mailbox = mailbox
+
+    async def run(self) -> None:
+        """Until cancelled: connect, catch up, wait for more; on any failure, again later."""
+        delay = 1.0
+        while True:
+            try:
+                imap = await self._connect()
+                delay = 1.0
+                try:
+                    await self._follow(imap)
+                finally:
+                    with contextlib.suppress(Exception):
+                        await asyncio.wait_for(imap.logout(), 5)
+            except (OSError, TimeoutError, ImapError, aioimaplib.Abort) as exc:
+                log.warning("mailbox %s: %s; trying again in %.0f s", self.mailbox.name, exc, delay)
+            await asyncio.sleep(delay)
+            delay = min(60.0, delay * 2)
+
+    async def _connect(self) -> aioimaplib.IMAP4:
+        server = self.mailbox.server
+        imap = (aioimaplib.IMAP4_SSL(server.host, server.port, ssl_context=ssl.create_default_context())
+                if server.tls == "tls" else aioimaplib.IMAP4(server.host, server.port))
+        await imap.wait_hello_from_server()
+        _ok(await imap.login(server.user, server.password), "LOGIN")
+        return imap
+
+    async def _follow(self, imap: aioimaplib.IMAP4) -> None:
+        selected = _ok(await imap.select(self.mailbox.folder), f"SELECT {self.mailbox.folder}")
+        validity = next((int(m.group(1)) for line in selected.lines
+                         if (m := _UIDVALIDITY.search(line))), 0)
+        while True:
+            while await self.catch_up(imap, validity):
+                pass
+            if imap.has_capability("IDLE"):
+                await imap.idle_start(timeout=IDLE_SECONDS)
+                with contextlib.suppress(TimeoutError):
+                    await imap.wait_server_push(timeout=IDLE_SECONDS)
+                imap.idle_done()
+                await asyncio.sleep(0)
+            else:
+                await asyncio.sleep(self.poll_seconds)
+
+    async def catch_up(self, imap: aioimaplib.IMAP4, validity: int) -> bool:
+        """Take in one batch of the messages not taken in yet; True if there may be more."""
+        last = await email.mailbox_position(self.core, self.ws, self.mailbox.name, validity)
+        found = _ok(await imap.uid_search(f"UID {last + 1}:*", charset=None), "UID SEARCH")
+        # "n:*" names the last message even when its UID is below n.
+        uids = sorted(int(u) for line in found.lines[:1] for u in line.split()
+                      if u.isdigit() and int(u) > last)[:BATCH]
+        if not uids:
+            return False
+        wanted = ",".join(map(str, uids))
+        fetched = _ok(await imap.uid("fetch", wanted, "(UID BODY.PEEK[])"), "UID FETCH")
+        for uid, raw in _messages(fetched.lines):
+            await take_in(self.core, self.ws, raw, Origin(
+                self.mailbox.name, self.mailbox.address, self.mailbox.queue, validity, uid))
+        await email.taken_in_up_to(self.core, self.ws, self.mailbox.name, uids[-1])
+        if self.mailbox.move_to:
+            _ok(await imap.uid("move", wanted, self.mailbox.move_to), "UID MOVE")
+        else:
+            _ok(await imap.uid("store", wanted, "+FLAGS", "(\\Seen)"), "UID STORE")
+        return len(uids) == BATCH
+
+
+def _ok(response: aioimaplib.Response, what: str) -> aioimaplib.Response:
+    if response.result != "OK":
+        detail = b" ".join(bytes(line) for line in response.lines[-1:]).decode("utf-8", "replace")
+        raise ImapError(f"{what} refused: {response.result} {detail}")
+    return response
+
+
+def _messages(lines: list[bytes | bytearray]) -> list[tuple[int, bytes]]:
+    """(UID, message) from a FETCH response: each message's literal follows the line that
+    announces it (`* 3 FETCH (UID 7 BODY[] {1234}`)."""
+    out = []
+    for announce, literal in itertools.pairwise(lines):
+        if isinstance(announce, bytes) and b"FETCH" in announce and announce.rstrip().endswith(b"}"):
+            found = _FETCHED.search(announce)
+            if found and isinstance(literal, bytearray | bytes):
+                out.append((int(found.group(1)), bytes(literal)))
+    return out
+
+
+def mailboxes(settings: Settings) -> list[Mailbox]:
+    """The default mailbox from CC_IMAP_* (with CC_EMAIL_ADDRESS)."""
+    env, config = settings.env, settings.file.channels.email
+    if env.imap is None:
+        return []
+    return [Mailbox("default", env.imap, config.folder, env.email_address, None, config.move_to)]
+
+
+async def readers_context(app: web.Application) -> AsyncIterator[None]:
+    """One reader per mailbox while the app runs, when email is enabled."""
+    core = app[CORE]
+    tasks = [asyncio.create_task(MailboxReader(core, app[WORKSPACE_ID], box).run(),
+                                 name=f"mailbox {box.name}")
+             for box in (mailboxes(app[SETTINGS]) if core.config.channels.email.enabled else [])]
+    yield
+    for task in tasks:
+        task.cancel()
+    for task in tasks:
+        with contextlib.suppress(asyncio.CancelledError):
+            await task

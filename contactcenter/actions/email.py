@@ -1,0 +1,64 @@
+"""Email-specific state: which thread a message answers, bounces of what we sent, and where
+reading each mailbox stands."""
+
+from __future__ import annotations
+
+from contactcenter.actions.timeline import add_event
+from contactcenter.core import Core
+
+
+async def thread_of(core: Core, workspace_id: int, message_ids: tuple[str, ...],
+                    case_token: int | None) -> int | None:
+    """The interaction an email answers: the first of the Message-IDs it names (In-Reply-To,
+    then References, newest first) that we sent or received, else the case token in its
+    subject when it names one of our email interactions; None for a new thread."""
+    async with core.pool.acquire() as conn:
+        if message_ids:
+            found: int | None = await conn.fetchval(
+                """SELECT interaction_id FROM messages
+                   WHERE workspace_id = $1 AND channel = 'email'
+                     AND provider_message_id = ANY($2::text[])
+                   ORDER BY array_position($2::text[], provider_message_id) LIMIT 1""",
+                workspace_id, list(message_ids))
+            if found is not None:
+                return found
+        if case_token is None:
+            return None
+        token: int | None = await conn.fetchval(
+            "SELECT id FROM interactions WHERE id = $1 AND workspace_id = $2 AND channel = 'email'",
+            case_token, workspace_id)
+        return token
+
+
+async def bounced(core: Core, workspace_id: int, message_ids: tuple[str, ...], report: str) -> bool:
+    """A delivery status notification: the replies it names failed. False when it names none
+    of ours (it is then taken in like any other mail)."""
+    async with core.pool.acquire() as conn:
+        rows = await conn.fetch(
+            """UPDATE messages SET delivery_status = 'failed', delivery_error = $3
+               WHERE workspace_id = $1 AND channel = 'email' AND direction = 'outbound'
+                 AND provider_message_id = ANY($2::text[])
+               RETURNING interaction_id""", workspace_id, list(message_ids), report[:300])
+    for row in rows:
+        await add_event(core, workspace_id, row["interaction_id"], f"Email bounced: {report[:300]}")
+    return bool(rows)
+
+
+async def mailbox_position(core: Core, workspace_id: int, name: str, uidvalidity: int) -> int:
+    """The last UID taken in from the mailbox; 0 when it is new or was renumbered."""
+    async with core.pool.acquire() as conn:
+        last: int = await conn.fetchval(
+            """INSERT INTO email_mailboxes (workspace_id, name, uidvalidity) VALUES ($1, $2, $3)
+               ON CONFLICT (workspace_id, name) DO UPDATE SET
+                   last_uid = CASE WHEN email_mailboxes.uidvalidity = excluded.uidvalidity
+                                   THEN email_mailboxes.last_uid ELSE 0 END,
+                   uidvalidity = excluded.uidvalidity, updated_at = now()
+               RETURNING last_uid""", workspace_id, name, uidvalidity)
+    return last
+
+
+async def taken_in_up_to(core: Core, workspace_id: int, name: str, uid: int) -> None:
+    async with core.pool.acquire() as conn:
+        await conn.execute(
+            """UPDATE email_mailboxes SET last_uid = greatest(last_uid, $3), updated_at = now()
+               WHERE workspace_id = $1 AND name = $2""", workspace_id, name, uid)

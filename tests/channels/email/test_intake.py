@@ -1,0 +1,162 @@
+"""Email into the contact center: read from a real Dovecot over IMAP, threaded, bounces and
+unreadable mail handled, and nothing lost or doubled across a restart."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import aioimaplib
+import pytest
+
+from channels.email import imap_reader
+from channels.email.imap_reader import Mailbox, MailboxReader
+from channels.email.intake import Origin, take_in
+from contactcenter.core import Core
+from contactcenter.settings import MailServer
+from tests.channels.email.conftest import PASSWORD, USER, Dovecot
+from tests.live import eventually
+
+CORPUS = Path(__file__).resolve().parents[2] / "fixtures" / "email"
+
+
+def mailbox(dovecot: Dovecot) -> Mailbox:
+    return Mailbox("default", MailServer("127.0.0.1", dovecot.port, USER, PASSWORD, "none"),
+                   "INBOX", USER, None, None)
+
+
+def numbered(n: int) -> bytes:
+    return (f"From: Customer {n} <customer{n % 7}@example.com>\r\nTo: {USER}\r\n"
+            f"Subject: Question {n}\r\nMessage-ID: <q{n}@example.com>\r\n\r\nQuestion {n}?\r\n"
+            ).encode()
+
+
+async def email_count(core: Core) -> int:
+    count: int = await core.pool.fetchval(
+        "SELECT count(*) FROM messages WHERE channel = 'email' AND direction = 'inbound'")
+    return count
+
+
+async def test_mail_delivered_to_the_mailbox_becomes_routed_interactions(
+    core: Core, workspace_id: int, dovecot: Dovecot
+) -> None:
+    for name in ("mixed_related_attachments.eml", "koi8r_subject_and_body.eml"):
+        dovecot.deliver((CORPUS / name).read_bytes())
+    reader = asyncio.create_task(MailboxReader(core, workspace_id, mailbox(dovecot)).run())
+    try:
+        await eventually(lambda: _at_least(core, 2))
+        # Delivered while the reader waits in IDLE: taken in within moments.
+        dovecot.deliver((CORPUS / "html_only_with_script.eml").read_bytes())
+        await eventually(lambda: _at_least(core, 3))
+    finally:
+        reader.cancel()
+    rows = await core.pool.fetch(
+        """SELECT i.subject, i.state, m.body, m.provider_message_id, c.display_name,
+                  (SELECT count(*) FROM attachments a WHERE a.message_id = m.id) AS files
+           FROM messages m JOIN interactions i ON i.id = m.interaction_id
+           JOIN customers c ON c.id = i.customer_id ORDER BY m.id""")
+    assert [(r["subject"], r["state"], r["files"]) for r in rows] == [
+        ("Invoice and a screenshot", "queued", 2),
+        ("Помогите, двойной платёж", "queued", 0),
+        ("Broken link on your site", "queued", 0)]
+    assert rows[1]["display_name"] == "Иван Петров"
+    assert rows[2]["body"].startswith("Hello,\n\nThe shop link gives an error.")
+    assert await _seen(dovecot) == 3
+
+
+async def test_a_restart_in_the_middle_of_a_batch_loses_and_doubles_nothing(
+    core: Core, workspace_id: int, dovecot: Dovecot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    total = imap_reader.BATCH + 20
+    for n in range(total):
+        dovecot.deliver(numbered(n))
+    taken = 0
+
+    async def crashing(*args: Any) -> None:
+        nonlocal taken
+        taken += 1
+        if taken == imap_reader.BATCH + 5:  # the server dies in the second batch
+            raise RuntimeError("the server process was killed")
+        await take_in(*args)
+
+    monkeypatch.setattr(imap_reader, "take_in", crashing)
+    with pytest.raises(RuntimeError, match="killed"):
+        await MailboxReader(core, workspace_id, mailbox(dovecot)).run()
+    assert await email_count(core) == imap_reader.BATCH + 4
+
+    monkeypatch.setattr(imap_reader, "take_in", take_in)  # restarted
+    again = asyncio.create_task(MailboxReader(core, workspace_id, mailbox(dovecot)).run())
+    try:
+        await eventually(lambda: _at_least(core, total))
+        await asyncio.sleep(0.3)
+    finally:
+        again.cancel()
+    ids = await core.pool.fetch(
+        "SELECT provider_message_id FROM messages WHERE channel = 'email' ORDER BY id")
+    assert sorted(r["provider_message_id"] for r in ids) == sorted(
+        f"<q{n}@example.com>" for n in range(total))
+
+
+async def test_replies_join_their_thread_by_message_id_or_case_token(
+    core: Core, workspace_id: int
+) -> None:
+    origin = Origin("default", USER, None, 1, 1)
+    await take_in(core, workspace_id, numbered(1), origin)
+    first: int = await core.pool.fetchval("SELECT id FROM interactions")
+    await core.pool.execute(  # our answer, as the SMTP sender stores it
+        """INSERT INTO messages (workspace_id, interaction_id, channel, direction, body,
+               provider_message_id, delivery_status)
+           VALUES ($1, $2, 'email', 'outbound', 'Answer', '<cc.41.8f2a@northwind.example>', 'sent')""",
+        workspace_id, first)
+    await take_in(core, workspace_id, (CORPUS / "gmail_reply_utf8.eml").read_bytes(), origin)
+    by_token = numbered(2).replace(b"Subject: Question 2", f"Subject: Re: [#{first}]".encode())
+    await take_in(core, workspace_id, by_token, origin)
+    await take_in(core, workspace_id, numbered(3), origin)  # a new thread, same customer
+    rows = await core.pool.fetch(
+        "SELECT interaction_id FROM messages WHERE direction = 'inbound' ORDER BY id")
+    assert [r["interaction_id"] for r in rows][:3] == [first, first, first]
+    assert rows[3]["interaction_id"] != first
+
+
+async def test_a_bounce_fails_the_reply_it_reports_and_starts_nothing(
+    core: Core, workspace_id: int
+) -> None:
+    origin = Origin("default", USER, None, 1, 1)
+    await take_in(core, workspace_id, numbered(1), origin)
+    iid: int = await core.pool.fetchval("SELECT id FROM interactions")
+    await core.pool.execute(
+        """INSERT INTO messages (workspace_id, interaction_id, channel, direction, body,
+               provider_message_id, delivery_status)
+           VALUES ($1, $2, 'email', 'outbound', 'Answer', '<cc.12.77aa@northwind.example>', 'sent')""",
+        workspace_id, iid)
+    await take_in(core, workspace_id, (CORPUS / "bounce_dsn.eml").read_bytes(), origin)
+    reply = await core.pool.fetchrow(
+        "SELECT delivery_status, delivery_error FROM messages WHERE direction = 'outbound'")
+    assert reply["delivery_status"] == "failed"
+    assert "could not be delivered" in reply["delivery_error"]
+    assert await core.pool.fetchval("SELECT count(*) FROM interactions") == 1
+
+
+async def test_mail_without_a_sender_is_kept_raw_and_flagged(core: Core, workspace_id: int) -> None:
+    await take_in(core, workspace_id, b"Subject: who am I\r\n\r\nno sender at all\r\n",
+                  Origin("default", USER, None, 9, 4))
+    kept = await core.pool.fetchrow("SELECT source, problem, payload FROM unreadable_payloads")
+    assert kept["source"] == "email"
+    assert "no sender" in kept["problem"]
+    assert kept["payload"]["uid"] == 4
+    assert "no sender at all" in kept["payload"]["raw"]
+
+
+async def _at_least(core: Core, count: int) -> bool:
+    return await email_count(core) >= count
+
+
+async def _seen(dovecot: Dovecot) -> int:
+    imap = aioimaplib.IMAP4("127.0.0.1", dovecot.port)
+    await imap.wait_hello_from_server()
+    await imap.login(USER, PASSWORD)
+    await imap.select("INBOX")
+    found = await imap.uid_search("SEEN", charset=None)
+    await imap.logout()
+    return len(found.lines[0].split())
