@@ -10,14 +10,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Callable
-from typing import Any
 
 from aiohttp import web
 from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.rest import Client
 
 from contactcenter.core import Core
-from contactcenter.polling import PollingWorker
+from contactcenter.polling import ClaimingWorker
 from contactcenter.settings import FileConfig, Settings
 from contactcenter.web.keys import CORE, SETTINGS, WORKSPACE_ID
 
@@ -32,7 +31,7 @@ def twilio_client(settings: Settings) -> Client:
     return client
 
 
-class Worker(PollingWorker):
+class Worker(ClaimingWorker):
     """Claims work, acts on each item through Twilio's REST API."""
 
     def __init__(self, core: Core, workspace_id: int, client: Client,
@@ -42,18 +41,6 @@ class Worker(PollingWorker):
         self.ws = workspace_id
         self.client = client
         self.status_callback = status_callback
-
-    async def claim(self) -> list[dict[str, Any]]:
-        raise NotImplementedError
-
-    async def handle(self, item: dict[str, Any]) -> None:
-        raise NotImplementedError
-
-    async def step(self) -> bool:
-        items = await self.claim()
-        for item in items:
-            await self.handle(item)
-        return bool(items)
 
 
 def worker_context(

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from typing import Any
 
 log = logging.getLogger(__name__)
 
@@ -44,3 +45,19 @@ class PollingWorker:
             if not busy:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._woken.wait(), self.poll_seconds)
+
+
+class ClaimingWorker(PollingWorker):
+    """Claims items (rows this node alone now works on) and handles each in turn."""
+
+    async def claim(self) -> list[dict[str, Any]]:
+        raise NotImplementedError
+
+    async def handle(self, item: dict[str, Any]) -> None:
+        raise NotImplementedError
+
+    async def step(self) -> bool:
+        items = await self.claim()
+        for item in items:
+            await self.handle(item)
+        return bool(items)

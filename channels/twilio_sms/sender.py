@@ -15,7 +15,7 @@ import aiohttp
 from twilio.base.exceptions import TwilioRestException
 
 from channels.twilio_rest import Worker, worker_context
-from contactcenter.actions import sms
+from contactcenter.actions import outbox, sms
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +33,7 @@ class SmsSender(Worker):
 
     async def handle(self, message: dict[str, Any]) -> None:
         if not message["our_address"] or not message["their_address"]:
-            await sms.not_sent(self.core, self.ws, message, "no number to send from or to", None)
+            await outbox.not_sent(self.core, self.ws, message, "no number to send from or to", None)
             return
         extra: dict[str, Any] = {}
         if self.status_callback:
@@ -47,11 +47,11 @@ class SmsSender(Worker):
             error = f"{exc.code or exc.status}: {exc.msg}"[:300]
             log.warning("Twilio refused SMS %d (%s)%s", message["id"], error,
                         "; retrying" if retry else "")
-            await sms.not_sent(self.core, self.ws, message, error,
+            await outbox.not_sent(self.core, self.ws, message, error,
                                backoff(message["send_attempts"]) if retry else None)
             return
         except (aiohttp.ClientError, TimeoutError, OSError) as exc:
-            await sms.not_sent(self.core, self.ws, message, f"Twilio unreachable: {exc}"[:300],
+            await outbox.not_sent(self.core, self.ws, message, f"Twilio unreachable: {exc}"[:300],
                                backoff(message["send_attempts"]))
             return
         await sms.sent(self.core, self.ws, message, created.sid)

@@ -7,10 +7,10 @@ from typing import Any
 
 import asyncpg
 
-from contactcenter import events, feeds
+from contactcenter import events
+from contactcenter.actions.outbox import tell_agent
 from contactcenter.core import Core
 from contactcenter.events import Event
-from contactcenter.feeds import Notice, user_feed
 from contactcenter.identity import InvalidAddress, normalize_phone
 
 # Callbacks can arrive out of order: a delivery status only ever moves up this ladder.
@@ -61,7 +61,7 @@ async def record_delivery(core: Core, workspace_id: int, message_sid: str, statu
         await conn.execute(
             "UPDATE messages SET delivery_status = $2, delivery_error = $3 WHERE id = $1",
             row["id"], status, error_code)
-    await _tell_agent(core, workspace_id, row["agent_id"], row["interaction_id"], row["id"],
+    await tell_agent(core, workspace_id, row["agent_id"], row["interaction_id"], row["id"],
                       status, error_code)
     return True
 
@@ -78,9 +78,6 @@ async def queue_auto_reply(core: Core, workspace_id: int, interaction_id: int, b
 async def is_opted_out(conn: asyncpg.Connection, workspace_id: int, phone: str) -> bool:
     return bool(await conn.fetchval(
         "SELECT 1 FROM sms_opt_outs WHERE workspace_id = $1 AND phone = $2", workspace_id, phone))
-
-
-MAX_SEND_ATTEMPTS = 6
 
 
 async def claim_outgoing(core: Core, workspace_id: int, limit: int = 10) -> list[dict[str, Any]]:
@@ -115,27 +112,3 @@ async def sent(core: Core, workspace_id: int, message: dict[str, Any], sid: str)
         await conn.execute(
             """UPDATE messages SET provider_message_id = $2, delivery_error = NULL
                WHERE id = $1""", message["id"], sid)
-
-
-async def not_sent(core: Core, workspace_id: int, message: dict[str, Any], error: str,
-                   retry_in: float | None) -> None:
-    """Twilio refused (or could not be reached). With `retry_in`, try again after it, up to
-    MAX_SEND_ATTEMPTS; otherwise (or after the last attempt) the message has failed."""
-    failed = retry_in is None or message["send_attempts"] >= MAX_SEND_ATTEMPTS
-    async with core.pool.acquire() as conn:
-        await conn.execute(
-            """UPDATE messages SET delivery_status = $2, delivery_error = $3,
-                   send_after = now() + make_interval(secs => $4) WHERE id = $1""",
-            message["id"], "failed" if failed else "queued", error, retry_in or 0.0)
-    if failed:
-        await _tell_agent(core, workspace_id, message["agent_id"], message["interaction_id"],
-                          message["id"], "failed", error)
-
-
-async def _tell_agent(core: Core, workspace_id: int, agent_id: int | None, interaction_id: int,
-                      message_id: int, status: str, error: str | None) -> None:
-    """The agent holding the conversation sees the reply's delivery state in the console."""
-    if agent_id is not None:
-        await feeds.push(core.redis, [Notice(user_feed(workspace_id, agent_id), {
-            "kind": "delivery", "interaction_id": interaction_id, "message_id": message_id,
-            "status": status, "error": error})])

@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator, Callable
 from aiohttp import WSCloseCode, web
 
 from agent_ui import console_page, home
-from channels.email import imap_reader
+from channels.email import imap_reader, smtp_sender
 from channels.sandbox import page as sandbox
 from channels.twilio_sms import adapter as sms_adapter
 from channels.twilio_sms import intake as sms_intake
@@ -107,6 +107,7 @@ def create_app(settings: Settings, database_url: str, redis_url: str) -> web.App
     app.cleanup_ctx.append(_routing_context)
     app.cleanup_ctx.append(sms_intake.intake_context)
     app.cleanup_ctx.append(imap_reader.readers_context)
+    app.cleanup_ctx.append(smtp_sender.sender_context)
     app.cleanup_ctx.append(sms_sender.sender_context)
     app.cleanup_ctx.append(voice_bridger.bridger_context)
     sockets: weakref.WeakKeyDictionary[web.WebSocketResponse, str] = weakref.WeakKeyDictionary()

@@ -11,9 +11,14 @@ import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from email import policy
+from email.message import EmailMessage
+from email.parser import BytesParser
 from pathlib import Path
+from typing import Any
 
 import pytest
+from aiosmtpd.controller import Controller
 
 from tests.conftest import free_port
 
@@ -99,3 +104,35 @@ service anvil {{
         server.terminate()
         server.wait(timeout=10)
         shutil.rmtree(tmp_path, ignore_errors=True)
+
+
+class SmtpInbox:
+    """The SMTP server's side: keeps every message it accepts; refuses mail to `refused@`."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.received: list[EmailMessage] = []
+
+    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str,
+                          rcpt_options: list[str]) -> str:
+        if address.startswith("refused@"):
+            return "550 5.1.1 No such user here"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        parsed = BytesParser(policy=policy.default).parsebytes(envelope.content)
+        assert isinstance(parsed, EmailMessage)
+        self.received.append(parsed)
+        return "250 Message accepted for delivery"
+
+
+@pytest.fixture
+def smtp_inbox() -> Iterator[SmtpInbox]:
+    inbox = SmtpInbox(free_port())
+    controller = Controller(inbox, hostname="127.0.0.1", port=inbox.port)
+    controller.start()
+    try:
+        yield inbox
+    finally:
+        controller.stop()

@@ -1,0 +1,56 @@
+"""An agent's reply as the MIME message that goes out: our own Message-ID, In-Reply-To and
+References so the customer's mail client threads it, the subject with the case token so a
+reply finds its interaction even when a client drops the headers, a plain-text and an HTML
+part. Pure: the stdlib `email` package builds it, the sender sends it."""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.utils import formatdate
+
+from channels.email.parse import with_case_token
+
+MAX_REFERENCES = 20
+
+
+@dataclass(frozen=True)
+class Reply:
+    interaction_id: int
+    message_id: str  # ours, stored before sending
+    from_address: str
+    from_name: str
+    to_address: str
+    subject: str  # the interaction's, from the customer's first mail
+    body: str
+    in_reply_to: str | None  # the customer's latest Message-ID
+    references: tuple[str, ...]  # every Message-ID of the thread, oldest first
+
+
+def reply_subject(subject: str, interaction_id: int) -> str:
+    base = subject.strip() or "Your message"
+    if not base.lower().startswith(("re:", "aw:", "sv:", "antw:")):
+        base = f"Re: {base}"
+    return with_case_token(base, interaction_id)
+
+
+def compose(reply: Reply) -> EmailMessage:
+    message = EmailMessage()
+    message["From"] = Address(reply.from_name, addr_spec=reply.from_address)
+    message["To"] = reply.to_address
+    message["Subject"] = reply_subject(reply.subject, reply.interaction_id)
+    message["Message-ID"] = reply.message_id
+    message["Date"] = formatdate(localtime=False, usegmt=True)
+    if reply.in_reply_to:
+        message["In-Reply-To"] = reply.in_reply_to
+    references = [r for r in reply.references if r != reply.message_id][-MAX_REFERENCES:]
+    if references:
+        message["References"] = " ".join(references)
+    message.set_content(reply.body)
+    paragraphs = "".join(f"<p>{html.escape(p).replace(chr(10), '<br>')}</p>"
+                         for p in reply.body.split("\n\n") if p.strip())
+    message.add_alternative(f"<!doctype html><html><body>{paragraphs}</body></html>",
+                            subtype="html")
+    return message
