@@ -44,7 +44,12 @@ _MESSAGES = """
     ORDER BY m.id DESC LIMIT {limit}"""
 
 
-def attachment_view(content_type: str, url: str | None, filename: str) -> dict[str, Any]:
+def attachment_view(content_type: str, url: str | None, filename: str,
+                    attachment_id: int | None = None) -> dict[str, Any]:
+    """Where the console finds it: at the provider (MMS, a recording), or, kept here (email),
+    at `/api/attachments/{id}`."""
+    if url is None and attachment_id is not None:
+        url = f"/api/attachments/{attachment_id}"
     return {"content_type": content_type, "url": url, "filename": filename}
 
 
@@ -52,10 +57,10 @@ async def _with_attachments(conn: asyncpg.Connection,
                             views: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """MMS pictures, voicemail recordings...: where each is, for the console to show or play."""
     rows = await conn.fetch(
-        """SELECT message_id, content_type, url, filename FROM attachments
+        """SELECT id, message_id, content_type, url, filename FROM attachments
            WHERE message_id = ANY($1::bigint[]) ORDER BY id""", [v["id"] for v in views])
     for view in views:
-        view["attachments"] = [attachment_view(r["content_type"], r["url"], r["filename"])
+        view["attachments"] = [attachment_view(r["content_type"], r["url"], r["filename"], r["id"])
                                 for r in rows if r["message_id"] == view["id"]]
     return views
 

@@ -59,12 +59,13 @@ async def receive_inbound(core: Core, msg: InboundMessage, *,
             msg.our_address, queue_reply_every, msg.threaded, msg.thread)
     for attempt in range(_RETRIES):
         try:
+            attachment_ids: list[int] = []
             async with core.pool.acquire() as conn:
                 if msg.attachments:
                     async with conn.transaction():
                         row = await conn.fetchrow(_RECEIVE, *args)
                         if not row["duplicate"]:
-                            await _store_attachments(conn, msg, row["message_id"])
+                            attachment_ids = await _store_attachments(conn, msg, row["message_id"])
                 else:
                     row = await conn.fetchrow(_RECEIVE, *args)
             break
@@ -83,7 +84,7 @@ async def receive_inbound(core: Core, msg: InboundMessage, *,
     if not result.duplicate:
         await events.publish(
             core.redis, [_logged(msg.workspace_id, e) for e in row["events"]],
-            message_notices(msg.workspace_id, _message(msg, row), InteractionInfo(
+            message_notices(msg.workspace_id, _message(msg, row, attachment_ids), InteractionInfo(
                 msg.channel, result.customer_id, row["agent_id"], None)))
     return result
 
@@ -99,22 +100,30 @@ def _logged(workspace_id: int, e: dict[str, Any]) -> LoggedEvent:
                                       customer_id=e.get("customer_id")))
 
 
-def _message(msg: InboundMessage, row: asyncpg.Record) -> dict[str, Any]:
+def _message(msg: InboundMessage, row: asyncpg.Record, attachment_ids: list[int]) -> dict[str, Any]:
     """The stored message in the shape the console shows, built without reading it back."""
     return {**views.message_view({
         "id": row["message_id"], "interaction_id": row["interaction_id"],
         "channel": msg.channel, "direction": "inbound", "author": "", "body": msg.body,
         "delivery_status": "received", "delivery_error": None, "client_id": msg.client_id,
         "created_at": row["created_at"]}), "attachments": [
-        views.attachment_view(a.content_type, a.url, a.filename) for a in msg.attachments]}
+        views.attachment_view(a.content_type, a.url, a.filename, attachment_id)
+        for a, attachment_id in zip(msg.attachments, attachment_ids, strict=True)]}
 
 
-async def _store_attachments(conn: asyncpg.Connection, msg: InboundMessage, message_id: int) -> None:
-    await conn.executemany(
+async def _store_attachments(conn: asyncpg.Connection, msg: InboundMessage,
+                             message_id: int) -> list[int]:
+    rows = await conn.fetch(
         """INSERT INTO attachments (workspace_id, message_id, content_type, url, filename,
-               size_bytes, content) VALUES ($1, $2, $3, $4, $5, $6, $7)""",
-        [(msg.workspace_id, message_id, a.content_type, a.url, a.filename,
-          None if a.content is None else len(a.content), a.content) for a in msg.attachments])
+               size_bytes, content)
+           SELECT $1, $2, a.content_type, a.url, a.filename, length(a.content), a.content
+           FROM unnest($3::text[], $4::text[], $5::text[], $6::bytea[])
+                WITH ORDINALITY a(content_type, url, filename, content, n)
+           ORDER BY a.n RETURNING id""",
+        msg.workspace_id, message_id, [a.content_type for a in msg.attachments],
+        [a.url for a in msg.attachments], [a.filename for a in msg.attachments],
+        [a.content for a in msg.attachments])
+    return sorted(r["id"] for r in rows)
 
 
 async def keep_unreadable(core: Core, workspace_id: int, source: str, problem: str,

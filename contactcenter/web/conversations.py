@@ -5,6 +5,7 @@ endpoints are how it reads state and how it acts."""
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 from aiohttp import web
 from pydantic import BaseModel, Field
@@ -145,3 +146,29 @@ async def get_customer(request: web.Request) -> web.Response:
     if view is None:
         raise NotFound("no_such_customer", f"no customer {cid}")
     return web.json_response(view)
+
+
+@routes.route(
+    "GET", "/api/attachments/{attachment_id}",
+    summary="Download an attachment kept here (an email's files and inline images)",
+    responses={200: Response("the file, with its content type",
+                             {"type": "string", "format": "binary"}),
+               401: Response("not logged in"), 404: Response("no such attachment")},
+)
+async def attachment(request: web.Request) -> web.Response:
+    session = await require_session(request)
+    async with request.app[CORE].pool.acquire() as conn:
+        row = await conn.fetchrow(
+            """SELECT content_type, filename, content FROM attachments
+               WHERE id = $1 AND workspace_id = $2 AND content IS NOT NULL""",
+            path_id(request, "attachment_id"), session.workspace_id)
+    if row is None:
+        raise NotFound("no_such_attachment", f"no attachment {request.match_info['attachment_id']}")
+    # Shown inline only when it cannot carry script; anything else is a download.
+    inline = row["content_type"].startswith(("image/png", "image/jpeg", "image/gif", "audio/",
+                                              "application/pdf"))
+    name = row["filename"].replace('"', "").replace("\r", "").replace("\n", "") or "attachment"
+    return web.Response(body=row["content"], content_type=row["content_type"], headers={
+        "Content-Disposition": f"{'inline' if inline else 'attachment'}; "
+                               f"filename*=UTF-8''{quote(name)}",
+        "X-Content-Type-Options": "nosniff"})

@@ -9,20 +9,23 @@ from typing import Any
 
 import aioimaplib
 import pytest
+from aiohttp.test_utils import TestClient
 
 from channels.email import imap_reader
 from channels.email.imap_reader import Mailbox, MailboxReader
 from channels.email.intake import Origin, take_in
 from contactcenter.core import Core
 from contactcenter.settings import MailServer
-from tests.channels.email.conftest import PASSWORD, USER, Dovecot
-from tests.live import eventually
+from tests.channels.email.conftest import PASSWORD as MAILBOX_PASSWORD
+from tests.channels.email.conftest import USER, Dovecot
+from tests.conftest import PASSWORD
+from tests.live import eventually, login
 
 CORPUS = Path(__file__).resolve().parents[2] / "fixtures" / "email"
 
 
 def mailbox(dovecot: Dovecot) -> Mailbox:
-    return Mailbox("default", MailServer("127.0.0.1", dovecot.port, USER, PASSWORD, "none"),
+    return Mailbox("default", MailServer("127.0.0.1", dovecot.port, USER, MAILBOX_PASSWORD, "none"),
                    "INBOX", USER, None, None)
 
 
@@ -155,8 +158,28 @@ async def _at_least(core: Core, count: int) -> bool:
 async def _seen(dovecot: Dovecot) -> int:
     imap = aioimaplib.IMAP4("127.0.0.1", dovecot.port)
     await imap.wait_hello_from_server()
-    await imap.login(USER, PASSWORD)
+    await imap.login(USER, MAILBOX_PASSWORD)
     await imap.select("INBOX")
     found = await imap.uid_search("SEEN", charset=None)
     await imap.logout()
     return len(found.lines[0].split())
+
+
+async def test_an_emails_files_are_downloadable_from_the_console(
+    core: Core, workspace_id: int, client: TestClient[Any, Any], agent: str
+) -> None:
+    await take_in(core, workspace_id, (CORPUS / "mixed_related_attachments.eml").read_bytes(),
+                  Origin("default", USER, None, 1, 1))
+    await login(client, agent, PASSWORD)
+    iid: int = await core.pool.fetchval("SELECT id FROM interactions")
+    view = await (await client.get(f"/api/interactions/{iid}")).json()
+    [message] = [m for m in view["messages"] if m["direction"] == "inbound"]
+    shot, invoice = message["attachments"]
+    assert (shot["filename"], invoice["filename"]) == ("screenshot.png", "Rechnung März.pdf")
+    png = await client.get(shot["url"])
+    assert png.status == 200
+    assert png.content_type == "image/png"
+    assert (await png.read()).startswith(b"\x89PNG")
+    pdf = await client.get(invoice["url"])
+    assert pdf.headers["Content-Disposition"] == "inline; filename*=UTF-8''Rechnung%20M%C3%A4rz.pdf"
+    assert (await client.get("/api/attachments/999999")).status == 404
