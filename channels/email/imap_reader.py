@@ -21,7 +21,8 @@ from dataclasses import dataclass
 import aioimaplib
 from aiohttp import web
 
-from channels.email.intake import Origin, take_in
+from channels.email import intake
+from channels.email.intake import Origin
 from contactcenter.actions import email
 from contactcenter.core import Core
 from contactcenter.settings import MailServer, Settings
@@ -31,6 +32,7 @@ log = logging.getLogger(__name__)
 
 BATCH = 50
 IDLE_SECONDS = 25 * 60  # servers drop an IDLE after 30 minutes; renew before
+RECHECK_SECONDS = 5.0
 _UIDVALIDITY = re.compile(rb"UIDVALIDITY (\d+)")
 _FETCHED = re.compile(rb"UID (\d+)")
 
@@ -90,9 +92,11 @@ class MailboxReader:
             while await self.catch_up(imap, validity):
                 pass
             if imap.has_capability("IDLE"):
+                # IDLE hears of new mail at once; the look every RECHECK_SECONDS catches mail
+                # that arrived between the last search and the IDLE starting.
                 await imap.idle_start(timeout=IDLE_SECONDS)
                 with contextlib.suppress(TimeoutError):
-                    await imap.wait_server_push(timeout=IDLE_SECONDS)
+                    await imap.wait_server_push(timeout=RECHECK_SECONDS)
                 imap.idle_done()
                 await asyncio.sleep(0)
             else:
@@ -109,9 +113,9 @@ class MailboxReader:
             return False
         wanted = ",".join(map(str, uids))
         fetched = _ok(await imap.uid("fetch", wanted, "(UID BODY.PEEK[])"), "UID FETCH")
-        for uid, raw in _messages(fetched.lines):
-            await take_in(self.core, self.ws, raw, Origin(
-                self.mailbox.name, self.mailbox.address, self.mailbox.queue, validity, uid))
+        await intake.take_in_all(self.core, self.ws, [
+            (raw, Origin(self.mailbox.name, self.mailbox.address, self.mailbox.queue, validity, uid))
+            for uid, raw in _messages(fetched.lines)])
         await email.taken_in_up_to(self.core, self.ws, self.mailbox.name, uids[-1])
         if self.mailbox.move_to:
             _ok(await imap.uid("move", wanted, self.mailbox.move_to), "UID MOVE")

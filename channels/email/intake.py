@@ -4,6 +4,8 @@ and flagged for a supervisor, never dropped."""
 
 from __future__ import annotations
 
+import asyncio
+import re
 from dataclasses import dataclass
 
 from channels.email.parse import ParsedEmail, Unreadable, case_token, parse_email
@@ -13,6 +15,9 @@ from contactcenter.core import Core
 from contactcenter.models import Attachment, InboundMessage
 
 SOURCE = "email"
+# Senders worked on at once; the pool has ten connections.
+CONCURRENCY = 6
+_FROM = re.compile(rb"^From:(.*)$", re.IGNORECASE | re.MULTILINE)
 
 
 @dataclass(frozen=True)
@@ -28,6 +33,32 @@ class Origin:
     def fallback_id(self) -> str:
         """A Message-ID for mail that has none: stable for the same message in the same folder."""
         return f"<{self.uidvalidity}.{self.uid}.{self.mailbox}@mailbox.invalid>"
+
+
+async def take_in_all(core: Core, workspace_id: int, fetched: list[tuple[bytes, Origin]]) -> None:
+    """A batch of emails: one sender's in order, several senders' side by side (each holds a
+    database connection for its round trips). The first failure stops the batch and is raised:
+    the caller takes it in again later, and what was stored is recognised by its Message-ID."""
+    by_sender: dict[bytes, list[tuple[bytes, Origin]]] = {}
+    for raw, origin in fetched:
+        sender = _FROM.search(raw)
+        by_sender.setdefault(sender.group(1).strip().lower() if sender else b"", []).append(
+            (raw, origin))
+    lanes = asyncio.Semaphore(CONCURRENCY)
+
+    async def in_order(emails: list[tuple[bytes, Origin]]) -> None:
+        async with lanes:
+            for raw, origin in emails:
+                await take_in(core, workspace_id, raw, origin)
+
+    tasks = [asyncio.create_task(in_order(emails)) for emails in by_sender.values()]
+    try:
+        await asyncio.gather(*tasks)
+    except BaseException:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        raise
 
 
 async def take_in(core: Core, workspace_id: int, raw: bytes, origin: Origin) -> None:

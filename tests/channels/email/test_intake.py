@@ -11,14 +11,15 @@ import aioimaplib
 import pytest
 from aiohttp.test_utils import TestClient
 
-from channels.email import imap_reader
+from channels.email import imap_reader, intake
 from channels.email.imap_reader import Mailbox, MailboxReader
 from channels.email.intake import Origin, take_in
 from contactcenter.core import Core
 from contactcenter.settings import MailServer
 from tests.channels.email.conftest import PASSWORD as MAILBOX_PASSWORD
-from tests.channels.email.conftest import USER, Dovecot
+from tests.channels.email.conftest import USER
 from tests.conftest import PASSWORD
+from tests.dovecot import Dovecot
 from tests.live import eventually, login
 
 CORPUS = Path(__file__).resolve().parents[2] / "fixtures" / "email"
@@ -52,20 +53,21 @@ async def test_mail_delivered_to_the_mailbox_becomes_routed_interactions(
         # Delivered while the reader waits in IDLE: taken in within moments.
         dovecot.deliver((CORPUS / "html_only_with_script.eml").read_bytes())
         await eventually(lambda: _at_least(core, 3))
+        await eventually(lambda: _all_seen(dovecot, 3))  # marked once the batch is stored
     finally:
         reader.cancel()
     rows = await core.pool.fetch(
         """SELECT i.subject, i.state, m.body, m.provider_message_id, c.display_name,
                   (SELECT count(*) FROM attachments a WHERE a.message_id = m.id) AS files
            FROM messages m JOIN interactions i ON i.id = m.interaction_id
-           JOIN customers c ON c.id = i.customer_id ORDER BY m.id""")
+           JOIN customers c ON c.id = i.customer_id ORDER BY i.subject""")
+    # Two senders' mail is taken in side by side: compared by subject, not by order.
     assert [(r["subject"], r["state"], r["files"]) for r in rows] == [
+        ("Broken link on your site", "queued", 0),
         ("Invoice and a screenshot", "queued", 2),
-        ("Помогите, двойной платёж", "queued", 0),
-        ("Broken link on your site", "queued", 0)]
-    assert rows[1]["display_name"] == "Иван Петров"
-    assert rows[2]["body"].startswith("Hello,\n\nThe shop link gives an error.")
-    assert await _seen(dovecot) == 3
+        ("Помогите, двойной платёж", "queued", 0)]
+    assert rows[2]["display_name"] == "Иван Петров"
+    assert rows[0]["body"].startswith("Hello,\n\nThe shop link gives an error.")
 
 
 async def test_a_restart_in_the_middle_of_a_batch_loses_and_doubles_nothing(
@@ -83,12 +85,12 @@ async def test_a_restart_in_the_middle_of_a_batch_loses_and_doubles_nothing(
             raise RuntimeError("the server process was killed")
         await take_in(*args)
 
-    monkeypatch.setattr(imap_reader, "take_in", crashing)
+    monkeypatch.setattr(intake, "take_in", crashing)
     with pytest.raises(RuntimeError, match="killed"):
         await MailboxReader(core, workspace_id, mailbox(dovecot)).run()
-    assert await email_count(core) == imap_reader.BATCH + 4
+    assert imap_reader.BATCH <= await email_count(core) < total
 
-    monkeypatch.setattr(imap_reader, "take_in", take_in)  # restarted
+    monkeypatch.setattr(intake, "take_in", take_in)  # restarted
     again = asyncio.create_task(MailboxReader(core, workspace_id, mailbox(dovecot)).run())
     try:
         await eventually(lambda: _at_least(core, total))
@@ -153,6 +155,10 @@ async def test_mail_without_a_sender_is_kept_raw_and_flagged(core: Core, workspa
 
 async def _at_least(core: Core, count: int) -> bool:
     return await email_count(core) >= count
+
+
+async def _all_seen(dovecot: Dovecot, count: int) -> bool:
+    return await _seen(dovecot) == count
 
 
 async def _seen(dovecot: Dovecot) -> int:

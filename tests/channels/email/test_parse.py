@@ -88,8 +88,10 @@ def test_attachments_inline_images_and_encoded_filenames() -> None:
 def test_unknown_and_lying_charsets_are_read_and_reported() -> None:
     email = parse_email(read("unknown_and_lying_charsets.eml"))
     assert email.text == "Café order please.\n\nNaïve bytes: this part says utf-8 but is latin-1."
+    assert email.subject == "Hello world"
     assert email.problems == ("unknown charset 'x-made-up-charset'",
-                              "text not valid in its charset utf-8: read as windows-1252")
+                              "text not valid in its charset utf-8: read as windows-1252",
+                              "unknown charset 'x-unknown'")
 
 
 def test_broken_mime_still_gives_its_text() -> None:
