@@ -175,6 +175,9 @@ class EmailConfig(_Strict):
     # The folder read, and where a message goes once taken in (empty: it stays, marked seen).
     folder: str = Field(default="INBOX", min_length=1)
     move_to: str = ""
+    # Sent at once when an email starts a new conversation ({case}: its number); empty: none.
+    # Never sent to automatic mail (auto-replies, lists, bounces).
+    acknowledge: str = ""
 
 
 class ChannelsConfig(_Strict):
@@ -455,10 +458,18 @@ def read_environment(environ: Mapping[str, str]) -> Environment:
         twilio_account_sid=sid,
         twilio_auth_token=get("TWILIO_AUTH_TOKEN"),
         twilio_api_url=twilio_api_url,
-        imap=_mail_server(environ, "CC_IMAP", default_port=993),
+        imap=_imap_server(environ),
         smtp=_mail_server(environ, "CC_SMTP", default_port=587),
         email_address=email_address,
     )
+
+
+def _imap_server(environ: Mapping[str, str]) -> MailServer | None:
+    server = _mail_server(environ, "CC_IMAP", default_port=993)
+    if server is not None and server.tls == "starttls":
+        raise ConfigError("CC_IMAP_TLS", "starttls is not supported for IMAP yet: use tls "
+                          "(port 993) or, on a trusted network, none")
+    return server
 
 
 def _mail_server(environ: Mapping[str, str], prefix: str, default_port: int) -> MailServer | None:

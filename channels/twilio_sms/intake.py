@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from channels.twilio_sms import parse
-from contactcenter.actions import inbox, receive_inbound, sms
+from contactcenter.actions import inbox, outbox, receive_inbound
 from contactcenter.core import Core
 from contactcenter.models import InboundMessage, InboundResult
 from contactcenter.polling import PollingWorker
@@ -66,7 +66,8 @@ class SmsIntake(PollingWorker):
             queue_reply_every=config.queue_reply_every_seconds if config.queue_reply else None)
         reply = self._automatic_answer(config, queue, result, item.received_at.timestamp())
         if reply:
-            await sms.queue_auto_reply(self.core, self.ws, result.interaction_id, reply)
+            await outbox.queue_automatic_reply(self.core, self.ws, result.interaction_id, "sms",
+                                               reply)
 
     def _automatic_answer(self, config: SmsConfig, queue: str | None, result: InboundResult,
                           at: float) -> str | None:

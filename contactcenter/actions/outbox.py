@@ -34,3 +34,15 @@ async def tell_agent(core: Core, workspace_id: int, agent_id: int | None, intera
         await feeds.push(core.redis, [Notice(user_feed(workspace_id, agent_id), {
             "kind": "delivery", "interaction_id": interaction_id, "message_id": message_id,
             "status": status, "error": error})])
+
+
+async def queue_automatic_reply(core: Core, workspace_id: int, interaction_id: int, channel: str,
+                                body: str) -> None:
+    """An automatic answer (SMS place in line, closed queue, email acknowledgement) kept in the
+    conversation like any reply and sent by the channel's sender, so the agent who takes over
+    sees what the customer was told."""
+    await core.pool.execute(
+        """INSERT INTO messages (workspace_id, interaction_id, channel, direction, body,
+                                delivery_status)
+           VALUES ($1, $2, $3, 'outbound', $4, 'queued')""",
+        workspace_id, interaction_id, channel, body)

@@ -66,15 +66,6 @@ async def record_delivery(core: Core, workspace_id: int, message_sid: str, statu
     return True
 
 
-async def queue_auto_reply(core: Core, workspace_id: int, interaction_id: int, body: str) -> None:
-    """An automatic answer (place in line, closed queue) kept in the conversation like any reply
-    and sent by the SMS sender, so the agent who takes over sees what the customer was told."""
-    await core.pool.execute(
-        """INSERT INTO messages (workspace_id, interaction_id, channel, direction, body,
-                                delivery_status)
-           VALUES ($1, $2, 'sms', 'outbound', $3, 'queued')""", workspace_id, interaction_id, body)
-
-
 async def is_opted_out(conn: asyncpg.Connection, workspace_id: int, phone: str) -> bool:
     return bool(await conn.fetchval(
         "SELECT 1 FROM sms_opt_outs WHERE workspace_id = $1 AND phone = $2", workspace_id, phone))

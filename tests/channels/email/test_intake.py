@@ -60,7 +60,8 @@ async def test_mail_delivered_to_the_mailbox_becomes_routed_interactions(
         """SELECT i.subject, i.state, m.body, m.provider_message_id, c.display_name,
                   (SELECT count(*) FROM attachments a WHERE a.message_id = m.id) AS files
            FROM messages m JOIN interactions i ON i.id = m.interaction_id
-           JOIN customers c ON c.id = i.customer_id ORDER BY i.subject""")
+           JOIN customers c ON c.id = i.customer_id
+           WHERE m.direction = 'inbound' ORDER BY i.subject""")
     # Two senders' mail is taken in side by side: compared by subject, not by order.
     assert [(r["subject"], r["state"], r["files"]) for r in rows] == [
         ("Broken link on your site", "queued", 0),
@@ -98,7 +99,8 @@ async def test_a_restart_in_the_middle_of_a_batch_loses_and_doubles_nothing(
     finally:
         again.cancel()
     ids = await core.pool.fetch(
-        "SELECT provider_message_id FROM messages WHERE channel = 'email' ORDER BY id")
+        """SELECT provider_message_id FROM messages
+           WHERE channel = 'email' AND direction = 'inbound' ORDER BY id""")
     assert sorted(r["provider_message_id"] for r in ids) == sorted(
         f"<q{n}@example.com>" for n in range(total))
 
@@ -137,7 +139,8 @@ async def test_a_bounce_fails_the_reply_it_reports_and_starts_nothing(
         workspace_id, iid)
     await take_in(core, workspace_id, (CORPUS / "bounce_dsn.eml").read_bytes(), origin)
     reply = await core.pool.fetchrow(
-        "SELECT delivery_status, delivery_error FROM messages WHERE direction = 'outbound'")
+        """SELECT delivery_status, delivery_error FROM messages
+           WHERE provider_message_id = '<cc.12.77aa@northwind.example>'""")
     assert reply["delivery_status"] == "failed"
     assert "could not be delivered" in reply["delivery_error"]
     assert await core.pool.fetchval("SELECT count(*) FROM interactions") == 1
@@ -189,3 +192,20 @@ async def test_an_emails_files_are_downloadable_from_the_console(
     pdf = await client.get(invoice["url"])
     assert pdf.headers["Content-Disposition"] == "inline; filename*=UTF-8''Rechnung%20M%C3%A4rz.pdf"
     assert (await client.get("/api/attachments/999999")).status == 404
+
+
+async def test_a_new_conversation_is_acknowledged_but_never_to_an_automatic_sender(
+    core: Core, workspace_id: int
+) -> None:
+    origin = Origin("default", USER, None, 1, 1)
+    await take_in(core, workspace_id, numbered(1), origin)
+    await take_in(core, workspace_id, numbered(1), origin)  # delivered twice: one answer
+    await take_in(core, workspace_id, (CORPUS / "out_of_office.eml").read_bytes(), origin)
+    await take_in(core, workspace_id, (CORPUS / "mailing_list.eml").read_bytes(), origin)
+    first: int = await core.pool.fetchval("SELECT min(id) FROM interactions")
+    assert await core.pool.fetchval("SELECT count(*) FROM interactions") == 3
+    told = await core.pool.fetch(
+        "SELECT interaction_id, body, delivery_status FROM messages WHERE direction = 'outbound'")
+    assert [tuple(r) for r in told] == [(first, (
+        f"Thank you for writing to us. Your case number is {first}; we will answer soon."),
+        "queued")]

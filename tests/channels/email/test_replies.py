@@ -69,12 +69,18 @@ async def test_a_reply_threads_and_the_answer_to_it_comes_back_to_the_same_inter
     assert resp.status == 201
     reply_id = (await resp.json())["id"]
 
-    [mail] = await eventually(lambda: _received(smtp_inbox))
+    acknowledged, mail = await eventually(lambda: _received(smtp_inbox, 2))
+    assert acknowledged["Subject"] == f"Re: Charged twice [#{iid}]"
+    assert acknowledged["From"] == f"Northwind Support <{USER}>"  # no agent wrote it
+    assert acknowledged.get_body(("plain",)).get_content().startswith(
+        f"Thank you for writing to us. Your case number is {iid};")
     assert mail["To"] == "jordan@example.com"
     assert mail["From"] == f"Dev Patel <{USER}>"
     assert mail["Subject"] == f"Re: Charged twice [#{iid}]"
     assert mail["In-Reply-To"] == "<q1@example.com>"
-    assert mail["References"] == "<q1@example.com>"
+    # The thread so far: Jordan's mail, and our acknowledgement once it had its Message-ID.
+    assert mail["References"] in ("<q1@example.com>",
+                                  f"<q1@example.com> {acknowledged['Message-ID']}")
     plain, html = mail.get_body(("plain",)), mail.get_body(("html",))
     assert plain is not None
     assert html is not None
@@ -110,12 +116,12 @@ async def test_a_permanent_smtp_refusal_fails_the_reply_with_the_servers_answer(
            WHERE id = $1 AND delivery_status = 'failed'""", reply_id))
     assert failed["delivery_error"].startswith("550")
     assert failed["send_attempts"] == 1
-    assert smtp_inbox.received == []
+    assert smtp_inbox.received == []  # not even the acknowledgement: that address is refused
     assert smtp_sender.backoff(1) == smtp_sender.BACKOFF_BASE_SECONDS
 
 
-async def _received(smtp: SmtpInbox) -> list[Any] | None:
-    return list(smtp.received) or None
+async def _received(smtp: SmtpInbox, count: int) -> list[Any] | None:
+    return list(smtp.received) if len(smtp.received) >= count else None
 
 
 async def _inbound(core: Core, count: int) -> list[Any] | None:
