@@ -30,7 +30,7 @@ from contactcenter.web.keys import CORE, SETTINGS, WORKSPACE_ID
 
 log = logging.getLogger(__name__)
 
-BATCH = 50
+BATCH = 100
 IDLE_SECONDS = 25 * 60  # servers drop an IDLE after 30 minutes; renew before
 RECHECK_SECONDS = 5.0
 _UIDVALIDITY = re.compile(rb"UIDVALIDITY (\d+)")

@@ -9,14 +9,14 @@ import re
 from dataclasses import dataclass
 
 from channels.email.parse import ParsedEmail, Unreadable, case_token, parse_email
-from contactcenter.actions import email, outbox, receive_inbound
+from contactcenter.actions import email, receive_inbound
 from contactcenter.actions.intake import MAX_BODY_CHARS, keep_unreadable
 from contactcenter.core import Core
 from contactcenter.models import Attachment, InboundMessage
 
 SOURCE = "email"
 # Senders worked on at once; the pool has ten connections.
-CONCURRENCY = 6
+CONCURRENCY = 8
 _FROM = re.compile(rb"^From:(.*)$", re.IGNORECASE | re.MULTILINE)
 
 
@@ -74,12 +74,10 @@ async def take_in(core: Core, workspace_id: int, raw: bytes, origin: Origin) -> 
         return
     thread = await email.thread_of(core, workspace_id, parsed.thread_ids(),
                                    case_token(parsed.subject))
-    result = await receive_inbound(core, message(workspace_id, parsed, origin, thread))
-    acknowledge = core.config.channels.email.acknowledge
-    # Never to an automatic sender: two auto-responders answering each other is a mail storm.
-    if acknowledge and result.new_interaction and not result.duplicate and parsed.automatic is None:
-        await outbox.queue_automatic_reply(core, workspace_id, result.interaction_id, "email",
-                                           acknowledge.replace("{case}", str(result.interaction_id)))
+    # Never acknowledged: automatic mail, or two auto-responders would answer each other forever.
+    acknowledge = core.config.channels.email.acknowledge if parsed.automatic is None else ""
+    await receive_inbound(core, message(workspace_id, parsed, origin, thread),
+                          acknowledge=acknowledge or None)
 
 
 def message(workspace_id: int, parsed: ParsedEmail, origin: Origin,

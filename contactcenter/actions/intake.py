@@ -43,20 +43,23 @@ def check_inbound(msg: InboundMessage, default_region: str) -> tuple[IdentityKin
 
 
 async def receive_inbound(core: Core, msg: InboundMessage, *,
-                          queue_reply_every: int | None = None) -> InboundResult:
+                          queue_reply_every: int | None = None,
+                          acknowledge: str | None = None) -> InboundResult:
     """Resolve the customer, find or open their interaction, store the message: one transaction,
     one round trip to PostgreSQL (`cc_receive_inbound`), plus one to Redis after the commit.
 
     Delivering the same provider message id again stores nothing and returns the first result.
     With `queue_reply_every` (seconds), the result carries the customer's place in line when
     they were not told it within that time (claimed in the same transaction, so two messages
-    arriving together answer once).
+    arriving together answer once). With `acknowledge`, a conversation the message opens is
+    answered with that text (`{case}`: its number), queued for the channel's sender in the same
+    transaction.
     """
     kind, address = check_inbound(msg, core.config.workspace.default_region)
     args = (msg.workspace_id, msg.channel, kind, address, msg.sender_name,
             msg.provider_message_id, msg.body, msg.raw, msg.received_at, msg.client_id,
             msg.queue or core.config.default_queue(msg.channel), msg.subject,
-            msg.our_address, queue_reply_every, msg.threaded, msg.thread)
+            msg.our_address, queue_reply_every, msg.threaded, msg.thread, acknowledge)
     for attempt in range(_RETRIES):
         try:
             attachment_ids: list[int] = []
@@ -90,7 +93,7 @@ async def receive_inbound(core: Core, msg: InboundMessage, *,
 
 
 _RECEIVE = ("SELECT * FROM cc_receive_inbound($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, "
-            "$13, $14, $15, $16)")
+            "$13, $14, $15, $16, $17)")
 _UNKNOWN_QUEUE = "CC404"
 
 

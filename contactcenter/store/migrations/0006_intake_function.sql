@@ -55,12 +55,13 @@ $$;
 -- A provider message id seen before stores nothing and answers the first result. An unknown
 -- queue raises SQLSTATE CC404. With p_queue_reply_every, the customer's place in line is
 -- claimed and returned when they were not told it within that many seconds. With p_threaded
--- the message joins interaction p_thread if it is still open, else starts a new one.
+-- the message joins interaction p_thread if it is still open, else starts a new one. With
+-- p_acknowledge, a conversation it opens is answered with that text.
 CREATE FUNCTION cc_receive_inbound(
     p_ws bigint, p_channel text, p_kind text, p_address text, p_sender_name text,
     p_provider_id text, p_body text, p_raw jsonb, p_received_at timestamptz, p_client_id text,
     p_queue text, p_subject text, p_our_address text, p_queue_reply_every integer,
-    p_threaded boolean, p_thread bigint)
+    p_threaded boolean, p_thread bigint, p_acknowledge text)
 RETURNS TABLE (duplicate boolean, customer_id bigint, interaction_id bigint, message_id bigint,
                new_customer boolean, new_interaction boolean, agent_id bigint,
                created_at timestamptz, events jsonb, place jsonb)
@@ -183,6 +184,15 @@ BEGIN
         'id', v_event, 'kind', 'message.received', 'interaction_id', v_interaction,
         'customer_id', v_customer,
         'data', jsonb_build_object('message_id', v_message, 'channel', p_channel));
+
+    -- An automatic answer to a conversation's opening ({case}: its number), sent by the
+    -- channel's sender like any reply.
+    IF v_new_interaction AND p_acknowledge IS NOT NULL THEN
+        INSERT INTO messages (workspace_id, interaction_id, channel, direction, body,
+                              delivery_status)
+        VALUES (p_ws, v_interaction, p_channel, 'outbound',
+                replace(p_acknowledge, '{case}', v_interaction::text), 'queued');
+    END IF;
 
     IF v_tell_place THEN
         v_place := cc_queue_position(p_ws, v_interaction);
