@@ -25,7 +25,7 @@ from channels.webchat import adapter as webchat
 from contactcenter.core import Core, connect_redis
 from contactcenter.settings import Settings
 from contactcenter.store.db import create_pool
-from contactcenter.web import auth, conversations, health, work
+from contactcenter.web import auth, conversations, flagged, health, work
 from contactcenter.web.errors import json_errors
 from contactcenter.web.feed_hub import FeedHub
 from contactcenter.web.keys import API_ROUTES, CORE, FEED_HUB, SETTINGS, SOCKETS, WORKSPACE_ID
@@ -113,8 +113,8 @@ def create_app(settings: Settings, database_url: str, redis_url: str) -> web.App
     sockets: weakref.WeakKeyDictionary[web.WebSocketResponse, str] = weakref.WeakKeyDictionary()
     app[SOCKETS] = sockets
     app.on_shutdown.append(_close_sockets)
-    groups = [health.routes, auth.routes, work.routes, conversations.routes, sms_adapter.routes,
-              voice_adapter.routes, docs]
+    groups = [health.routes, auth.routes, work.routes, conversations.routes, flagged.routes,
+              sms_adapter.routes, voice_adapter.routes, docs]
     app[API_ROUTES] = groups
     for group in groups:
         group.add_to(app)

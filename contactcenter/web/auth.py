@@ -58,6 +58,14 @@ async def require_session(request: web.Request) -> Session:
     return session
 
 
+async def require_supervisor(request: web.Request) -> Session:
+    """As require_session, and 403 unless the user supervises (a supervisor or an admin)."""
+    session = await require_session(request)
+    if session.role not in ("supervisor", "admin"):
+        raise Forbidden("supervisors_only", "only a supervisor or an admin can do this")
+    return session
+
+
 @routes.route(
     "POST", "/api/login", summary="Log in; sets the session cookie", body=LoginRequest,
     responses={200: Response("logged in", LoginResponse), 400: Response("malformed body"),

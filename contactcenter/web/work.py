@@ -12,8 +12,8 @@ from pydantic import BaseModel, Field
 
 from contactcenter.actions import calls, work
 from contactcenter.actions.work import WorkRequest
-from contactcenter.errors import Forbidden, NotFound
-from contactcenter.web.auth import require_session
+from contactcenter.errors import NotFound
+from contactcenter.web.auth import require_session, require_supervisor
 from contactcenter.web.errors import path_id, read_body
 from contactcenter.web.keys import CORE
 from contactcenter.web.openapi import ApiRoutes, Handler, Response
@@ -150,9 +150,7 @@ async def routing_history(request: web.Request) -> web.Response:
                409: Response("not a connected call")},
 )
 async def listen(request: web.Request) -> web.Response:
-    session = await require_session(request)
-    if session.role not in ("supervisor", "admin"):
-        raise Forbidden("supervisors_only", "only a supervisor or an admin can listen to calls")
+    session = await require_supervisor(request)
     await calls.request_listen(request.app[CORE], session.workspace_id, session.user_id,
                                path_id(request, "interaction_id"))
     return web.json_response(Requested().model_dump(), status=202)
