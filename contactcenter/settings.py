@@ -9,7 +9,7 @@ import os
 import tomllib
 import zoneinfo
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Literal
@@ -169,6 +169,22 @@ class VoiceConfig(_Strict):
     announce_every_seconds: int = Field(default=45, ge=10, le=600)
 
 
+class MailboxConfig(_Strict):
+    """A mailbox besides CC_IMAP_*'s: its own address, folder and queue. The password stays in
+    the environment, in the variable `password_env` names."""
+
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$")
+    host: str = Field(min_length=1)
+    port: int = Field(default=993, ge=1, le=65535)
+    tls: Literal["tls", "none"] = "tls"
+    user: str = Field(min_length=1)
+    password_env: str = Field(pattern=r"^[A-Z_][A-Z0-9_]*$")
+    address: str = Field(pattern=r"^[^@\s]+@[^@\s]+$")
+    folder: str = Field(default="INBOX", min_length=1)
+    queue: str = ""
+    move_to: str = ""
+
+
 class EmailConfig(_Strict):
     enabled: bool = False
     default_queue: str = ""
@@ -178,6 +194,7 @@ class EmailConfig(_Strict):
     # Sent at once when an email starts a new conversation ({case}: its number); empty: none.
     # Never sent to automatic mail (auto-replies, lists, bounces).
     acknowledge: str = ""
+    mailboxes: list[MailboxConfig] = Field(default_factory=list)
 
 
 class ChannelsConfig(_Strict):
@@ -253,6 +270,8 @@ class Environment:
     imap: MailServer | None
     smtp: MailServer | None
     email_address: str | None
+    # The passwords of the configured mailboxes, by the variable each names (password_env).
+    mailbox_passwords: dict[str, str] = field(default_factory=dict)
     # Set only by `contactcenter demo`: Twilio is the built-in sandbox at /sandbox.
     demo_sandbox: bool = False
 
@@ -268,6 +287,9 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     environ = os.environ if environ is None else environ
     env = read_environment(environ)
     file = read_config_file(env.config_path)
+    env = replace(env, mailbox_passwords={
+        box.password_env: environ[box.password_env] for box in file.channels.email.mailboxes
+        if box.password_env in environ})
     check_references(file)
     check_channel_secrets(file, env)
     return Settings(file=file, env=env)
@@ -337,9 +359,16 @@ def check_references(cfg: FileConfig) -> None:
         ("channels.sms.default_queue", ch.sms.default_queue),
         ("channels.voice.default_queue", ch.voice.default_queue),
         ("channels.email.default_queue", ch.email.default_queue),
+        *((f"channels.email.mailboxes[{i}].queue", box.queue)
+          for i, box in enumerate(ch.email.mailboxes)),
     ]:
         if name:
             need_queue(key, name)
+    boxes = [box.name for box in ch.email.mailboxes]
+    for i, name in enumerate(boxes):
+        if name == "default" or boxes.index(name) != i:
+            raise ConfigError(f"channels.email.mailboxes[{i}].name",
+                              f"mailbox {name!r} is taken (by CC_IMAP_* or another mailbox)")
     for topic, name in ch.webchat.topics.items():
         need_queue(f"channels.webchat.topics.{topic}", name)
     for i, option in enumerate(ch.voice.menu):
@@ -422,6 +451,10 @@ def check_channel_secrets(cfg: FileConfig, env: Environment) -> None:
             "needs CC_IMAP_HOST, CC_IMAP_USER, CC_IMAP_PASSWORD, CC_SMTP_HOST and "
             "CC_EMAIL_ADDRESS in the environment",
         )
+    for i, box in enumerate(cfg.channels.email.mailboxes):
+        if cfg.channels.email.enabled and box.password_env not in env.mailbox_passwords:
+            raise ConfigError(f"channels.email.mailboxes[{i}].password_env",
+                              f"{box.password_env} is not set in the environment")
 
 
 def read_environment(environ: Mapping[str, str]) -> Environment:

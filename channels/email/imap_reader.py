@@ -144,11 +144,15 @@ def _messages(lines: list[bytes | bytearray]) -> list[tuple[int, bytes]]:
 
 
 def mailboxes(settings: Settings) -> list[Mailbox]:
-    """The default mailbox from CC_IMAP_* (with CC_EMAIL_ADDRESS)."""
+    """The default mailbox from CC_IMAP_* (with CC_EMAIL_ADDRESS), and the configured ones."""
     env, config = settings.env, settings.file.channels.email
-    if env.imap is None:
-        return []
-    return [Mailbox("default", env.imap, config.folder, env.email_address, None, config.move_to)]
+    boxes = [Mailbox("default", env.imap, config.folder, env.email_address, None,
+                     config.move_to or None)] if env.imap is not None else []
+    return boxes + [
+        Mailbox(box.name, MailServer(box.host, box.port, box.user,
+                                     env.mailbox_passwords.get(box.password_env, ""), box.tls),
+                box.folder, box.address, box.queue or None, box.move_to or None)
+        for box in config.mailboxes]
 
 
 async def readers_context(app: web.Application) -> AsyncIterator[None]:

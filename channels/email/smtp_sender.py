@@ -55,7 +55,9 @@ class EmailSender(ClaimingWorker):
             return
         mime = compose(Reply(
             interaction_id=message["interaction_id"], message_id=message["provider_message_id"],
-            from_address=self.address, from_name=message["author"] or self.name,
+            # From the address the customer wrote to (each mailbox has its own), else ours.
+            from_address=message["our_address"] or self.address,
+            from_name=message["author"] or self.name,
             to_address=message["their_address"], subject=message["subject"],
             body=message["body"], in_reply_to=message["in_reply_to"],
             references=tuple(message["thread"])))

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from channels.email.imap_reader import mailboxes
 from contactcenter.settings import DEFAULT_CONFIG_PATH, ConfigError, load_settings
 
 DEFAULT = DEFAULT_CONFIG_PATH.read_text()
@@ -138,3 +139,50 @@ def test_cli_exits_2_with_one_line(
     assert words in lines[0]
     assert "Traceback" not in proc.stderr
     assert not (tmp_path / "postgres").exists(), "nothing may start before the config is checked"
+
+
+MAILBOX = '''
+[[channels.email.mailboxes]]
+name = "billing"
+host = "imap.example.com"
+user = "billing@example.com"
+password_env = "CC_IMAP_BILLING_PASSWORD"
+address = "billing@example.com"
+queue = "billing"
+'''
+EMAIL_ENV = {"CC_IMAP_HOST": "imap.example.com", "CC_IMAP_USER": "support@example.com",
+             "CC_IMAP_PASSWORD": "x", "CC_SMTP_HOST": "smtp.example.com",
+             "CC_EMAIL_ADDRESS": "support@example.com"}
+
+
+def _with_mailbox(tmp_path: Path, mailbox: str = MAILBOX) -> Path:
+    path = tmp_path / "cc.toml"
+    path.write_text(DEFAULT.replace("[channels.email]\nenabled = false",
+                                    "[channels.email]\nenabled = true") + mailbox)
+    return path
+
+
+def test_more_mailboxes_keep_their_passwords_in_the_environment(tmp_path: Path) -> None:
+    settings = load_settings({"CC_CONFIG": str(_with_mailbox(tmp_path)), **EMAIL_ENV,
+                              "CC_IMAP_BILLING_PASSWORD": "s3cret"})
+    default, billing = mailboxes(settings)
+    assert (default.name, default.address, default.queue) == ("default", "support@example.com", None)
+    assert (billing.name, billing.address, billing.queue, billing.folder) == (
+        "billing", "billing@example.com", "billing", "INBOX")
+    assert (billing.server.host, billing.server.port, billing.server.password) == (
+        "imap.example.com", 993, "s3cret")
+
+
+def test_a_mailbox_without_its_password_or_queue_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as missing:
+        load_settings({"CC_CONFIG": str(_with_mailbox(tmp_path)), **EMAIL_ENV})
+    assert missing.value.key == "channels.email.mailboxes[0].password_env"
+    assert "CC_IMAP_BILLING_PASSWORD is not set" in missing.value.problem
+    with pytest.raises(ConfigError) as unknown:
+        load_settings({"CC_CONFIG": str(_with_mailbox(tmp_path, MAILBOX.replace(
+            'queue = "billing"', 'queue = "nowhere"'))), **EMAIL_ENV})
+    assert unknown.value.key == "channels.email.mailboxes[0].queue"
+    with pytest.raises(ConfigError) as taken:
+        load_settings({"CC_CONFIG": str(_with_mailbox(tmp_path, MAILBOX.replace(
+            'name = "billing"', 'name = "default"'))), **EMAIL_ENV})
+    assert taken.value.key == "channels.email.mailboxes[0].name"
