@@ -33,12 +33,18 @@ def message_view(row: asyncpg.Record | dict[str, Any]) -> dict[str, Any]:
         "error": row["delivery_error"],
         "client_id": row["client_id"],
         "created_at": iso(row["created_at"]),
+        # An email's quoted history, kept apart from what the customer wrote this time.
+        "quoted": row.get("quoted") or None,
+        # Sent by the server itself (place in line, acknowledgement), not by an agent.
+        "automatic": bool(row.get("automatic")),
     }
 
 
 _MESSAGES = """
     SELECT m.id, m.interaction_id, m.channel, m.direction, m.body, m.delivery_status,
-           m.delivery_error, m.client_id, m.created_at, coalesce(u.display_name, '') AS author
+           m.delivery_error, m.client_id, m.created_at, coalesce(u.display_name, '') AS author,
+           m.raw->>'quoted' AS quoted,
+           m.direction = 'outbound' AND m.author_user_id IS NULL AS automatic
     FROM messages m LEFT JOIN users u ON u.id = m.author_user_id
     WHERE m.interaction_id = $1 {where}
     ORDER BY m.id DESC LIMIT {limit}"""

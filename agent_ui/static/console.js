@@ -355,7 +355,7 @@
         return;
       }
       var cls = m.direction === "inbound" ? "in" : m.direction === "internal" ? "note" : "out";
-      var who = m.direction === "inbound" ? c.customer.name : m.author || "You";
+      var who = m.direction === "inbound" ? c.customer.name : m.automatic ? "Automatic answer" : m.author || "You";
       var meta = [who, time(m.created_at)];
       if (m.direction === "outbound") {
         meta.push(({pending: "Sending\u2026", queued: "Queued", sending: "Sending", sent: "Sent", delivered: "Delivered",
@@ -366,6 +366,8 @@
       list.appendChild(h("li", {cls: "msg " + cls + (m.status === "failed" || m.status === "undelivered" ? " failed" : ""),
                                 "data-id": m.id || ""}, [
         h("div", {cls: "bubble", text: m.body}),
+        m.quoted ? h("details", {cls: "quoted"}, [h("summary", {text: "Earlier messages quoted"}),
+                                                  h("pre", {text: m.quoted})]) : null,
         attachments(m),
         h("div", {cls: "meta", text: meta.filter(Boolean).join(" \u00b7 ")}),
       ]));
@@ -378,7 +380,8 @@
   function attachments(m) {
     if (!m.attachments || !m.attachments.length) return null;
     return h("div", {cls: "attachments"}, m.attachments.map(function (a) {
-      var safe = /^https?:\/\//.test(a.url || "") ? a.url : null;
+      // At the provider, or kept here (an email's files): nothing else is ever a link.
+      var safe = /^(https?:\/\/|\/api\/attachments\/\d+$)/.test(a.url || "") ? a.url : null;
       if (safe && a.content_type.indexOf("audio/") === 0) return h("audio", {controls: "", preload: "none", src: safe});
       return safe ? h("a", {href: safe, target: "_blank", rel: "noopener noreferrer", text: a.filename || a.content_type})
                   : h("span", {text: a.filename || a.content_type});

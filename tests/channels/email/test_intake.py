@@ -194,6 +194,19 @@ async def test_an_emails_files_are_downloadable_from_the_console(
     assert (await client.get("/api/attachments/999999")).status == 404
 
 
+async def test_the_quoted_history_is_kept_apart_for_the_console(
+    core: Core, workspace_id: int, client: TestClient[Any, Any], agent: str
+) -> None:
+    await take_in(core, workspace_id, (CORPUS / "gmail_reply_utf8.eml").read_bytes(),
+                  Origin("default", USER, None, 1, 1))
+    await login(client, agent, PASSWORD)
+    iid: int = await core.pool.fetchval("SELECT id FROM interactions")
+    view = await (await client.get(f"/api/interactions/{iid}")).json()
+    [message] = [m for m in view["messages"] if m["direction"] == "inbound"]
+    assert message["body"] == "Thanks, the refund arrived. Merci beaucoup \u2014 great service! \U0001F44D"
+    assert "the second charge is refunded" in message["quoted"]
+
+
 async def test_a_new_conversation_is_acknowledged_but_never_to_an_automatic_sender(
     core: Core, workspace_id: int
 ) -> None:

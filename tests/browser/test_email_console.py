@@ -1,0 +1,57 @@
+"""An email at the console, in a real Chromium: the new text, the quoted history behind a
+toggle, and the files as links that download from the server."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from playwright.async_api import expect
+
+from channels.email.intake import Origin, take_in
+from contactcenter.core import Core
+from tests.browser.conftest import People
+from tests.browser.pages import Agent
+
+pytestmark = pytest.mark.browser
+
+CORPUS = Path(__file__).resolve().parents[1] / "fixtures" / "email"
+SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "console-email.png"
+
+
+async def test_an_email_with_its_quote_and_files_at_the_console(
+    people: People, base_url: str, agents: dict[str, str], core: Core, workspace_id: int
+) -> None:
+    ana = Agent(await people("ana"), base_url)
+    await ana.log_in(agents["ana"])
+    raw = (CORPUS / "gmail_reply_utf8.eml").read_bytes().replace(
+        b"References: <cc.41.8f2a@northwind.example>\n", b"")
+    await take_in(core, workspace_id, raw, Origin("default", "support@northwind.test", "sales",
+                                                  1, 1))
+    await ana.accept()
+    await expect(ana.message("Thanks, the refund arrived.")).to_be_visible()
+    quoted = ana.page.locator("#messages details.quoted")
+    await expect(quoted.locator("pre")).not_to_be_visible()
+    await quoted.locator("summary").click()
+    await expect(quoted.locator("pre")).to_contain_text("the second charge is refunded")
+    await expect(ana.page.locator("#messages .msg.out .meta")).to_contain_text("Automatic answer")
+    await ana.page.screenshot(path=str(SCREENSHOT), full_page=True)
+
+
+async def test_an_emails_files_are_links_that_download(
+    people: People, base_url: str, agents: dict[str, str], core: Core, workspace_id: int
+) -> None:
+    ana = Agent(await people("ana"), base_url)
+    await ana.log_in(agents["ana"])
+    await take_in(core, workspace_id, (CORPUS / "mixed_related_attachments.eml").read_bytes(),
+                  Origin("default", "support@northwind.test", "sales", 1, 2))
+    await ana.accept()
+    await expect(ana.message("Please see the invoice attached")).to_be_visible()
+    invoice = ana.page.get_by_role("link", name="Rechnung März.pdf")
+    await expect(invoice).to_have_attribute("href", re.compile(r"^/api/attachments/\d+$"))
+    async with ana.page.expect_response(lambda r: "/api/attachments/" in r.url) as answer:
+        status = await ana.page.evaluate(
+            "href => fetch(href).then(r => r.status)", await invoice.get_attribute("href"))
+    assert status == 200
+    assert (await answer.value).headers["content-type"] == "application/pdf"
