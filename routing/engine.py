@@ -605,27 +605,20 @@ class Engine:
         whose key is still true at the top is the best agent.
         """
         ready, agents, channel = bucket.ready, self.agents, bucket.channel
-        skipped = []
-        found = None
-        while ready:
-            key, ordinal, agent_id, version = ready[0]
-            agent = agents[agent_id]
-            if version != agent.version or not self.can_take(agent, channel):
-                heapq.heappop(ready)
-                continue
-            true_key = self._strategy_key(bucket, agent)
-            if true_key != key:
+
+        def live(_: tuple[tuple[float, ...], int, str, int]) -> Agent | None:
+            # Reads the top itself: correcting it may put another entry on top.
+            while True:
+                key, ordinal, agent_id, version = ready[0]
+                agent = agents[agent_id]
+                if version != agent.version or not self.can_take(agent, channel):
+                    return None
+                true_key = self._strategy_key(bucket, agent)
+                if true_key == key:
+                    return agent
                 heapq.heapreplace(ready, (true_key, ordinal, agent_id, version))
-                continue
-            if self._may_offer(it, agent, now):
-                found = agent
-                break
-            skipped.append(heapq.heappop(ready))
-            if len(skipped) > _DECLINED_SCAN_LIMIT:
-                break
-        for entry in skipped:
-            heapq.heappush(ready, entry)
-        return found
+
+        return _first_acceptable(ready, live, lambda agent: self._may_offer(it, agent, now))
 
     def _match_agent(self, agent: Agent, now: float, out: list[Decision]) -> None:
         """Offer the agent the best work they can take, as long as they can take more; then

@@ -30,10 +30,6 @@ BACKOFF_BASE_SECONDS = 2.0
 BACKOFF_CAP_SECONDS = 300.0
 
 
-def backoff(attempt: int) -> float:
-    return float(min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2 ** (attempt - 1)))
-
-
 class EmailSender(ClaimingWorker):
     poll_seconds = 1.0
 
@@ -47,7 +43,8 @@ class EmailSender(ClaimingWorker):
         self.name = name
 
     async def claim(self) -> list[dict[str, Any]]:
-        return await email.claim_outgoing(self.core, self.ws, self.address.rpartition("@")[2])
+        return await outbox.claim(self.core, self.ws, "email",
+                                  message_id_domain=self.address.rpartition("@")[2])
 
     async def handle(self, message: dict[str, Any]) -> None:
         if not message["their_address"]:
@@ -62,6 +59,8 @@ class EmailSender(ClaimingWorker):
             body=message["body"], in_reply_to=message["in_reply_to"],
             references=tuple(message["thread"])))
         server = self.server
+        later = outbox.backoff(message["send_attempts"], BACKOFF_BASE_SECONDS,
+                               BACKOFF_CAP_SECONDS)  # if this attempt must be retried
         try:
             await aiosmtplib.send(
                 mime, hostname=server.host, port=server.port,
@@ -75,12 +74,12 @@ class EmailSender(ClaimingWorker):
             log.warning("SMTP refused email %d (%s)%s", message["id"], error,
                         "; retrying" if retry else "")
             await outbox.not_sent(self.core, self.ws, message, error,
-                                  backoff(message["send_attempts"]) if retry else None)
+                                  later if retry else None)
             return
         except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
             await outbox.not_sent(self.core, self.ws, message,
                                   f"SMTP server unreachable: {exc}"[:300],
-                                  backoff(message["send_attempts"]))
+                                  later)
             return
         await email.sent(self.core, self.ws, message)
 

@@ -23,10 +23,6 @@ BACKOFF_BASE_SECONDS = 1.0
 BACKOFF_CAP_SECONDS = 60.0
 
 
-def backoff(attempt: int) -> float:
-    return float(min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2 ** (attempt - 1)))
-
-
 class SmsSender(Worker):
     async def claim(self) -> list[dict[str, Any]]:
         return await sms.claim_outgoing(self.core, self.ws)
@@ -38,6 +34,8 @@ class SmsSender(Worker):
         extra: dict[str, Any] = {}
         if self.status_callback:
             extra["status_callback"] = self.status_callback
+        later = outbox.backoff(message["send_attempts"], BACKOFF_BASE_SECONDS,
+                               BACKOFF_CAP_SECONDS)  # if this attempt must be retried
         try:
             created = await self.client.messages.create_async(
                 to=message["their_address"], from_=message["our_address"], body=message["body"],
@@ -48,11 +46,11 @@ class SmsSender(Worker):
             log.warning("Twilio refused SMS %d (%s)%s", message["id"], error,
                         "; retrying" if retry else "")
             await outbox.not_sent(self.core, self.ws, message, error,
-                               backoff(message["send_attempts"]) if retry else None)
+                               later if retry else None)
             return
         except (aiohttp.ClientError, TimeoutError, OSError) as exc:
             await outbox.not_sent(self.core, self.ws, message, f"Twilio unreachable: {exc}"[:300],
-                               backoff(message["send_attempts"]))
+                               later)
             return
         await sms.sent(self.core, self.ws, message, created.sid)
 

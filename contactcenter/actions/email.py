@@ -67,37 +67,6 @@ async def taken_in_up_to(core: Core, workspace_id: int, name: str, uid: int) -> 
                WHERE workspace_id = $1 AND name = $2""", workspace_id, name, uid)
 
 
-async def claim_outgoing(core: Core, workspace_id: int, domain: str,
-                         limit: int = 10) -> list[dict[str, Any]]:
-    """Email replies due to be sent, claimed for this node, each with its own Message-ID (given
-    here, before sending, so a reply to it threads even if the node dies right after) and what
-    threading needs: the interaction's subject, the customer's latest Message-ID and the
-    thread's Message-IDs."""
-    async with core.pool.acquire() as conn, conn.transaction():
-        rows = await conn.fetch(
-            """UPDATE messages m SET delivery_status = 'sending',
-                   send_attempts = m.send_attempts + 1,
-                   provider_message_id = coalesce(m.provider_message_id,
-                       '<cc.' || m.id || '.' || substr(md5(random()::text), 1, 12) || '@' || $3 || '>')
-               FROM (SELECT id FROM messages WHERE workspace_id = $1 AND channel = 'email'
-                       AND direction = 'outbound' AND delivery_status = 'queued'
-                       AND (send_after IS NULL OR send_after <= now())
-                     ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED) due,
-                    interactions i
-               WHERE m.id = due.id AND i.id = m.interaction_id
-               RETURNING m.id, m.body, m.send_attempts, m.interaction_id, m.provider_message_id,
-                         i.agent_id, i.their_address, i.our_address, i.subject,
-                         (SELECT display_name FROM users WHERE id = m.author_user_id) AS author,
-                         (SELECT r.provider_message_id FROM messages r
-                          WHERE r.interaction_id = m.interaction_id AND r.direction = 'inbound'
-                          ORDER BY r.id DESC LIMIT 1) AS in_reply_to,
-                         ARRAY(SELECT t.provider_message_id FROM messages t
-                               WHERE t.interaction_id = m.interaction_id AND t.id < m.id
-                                 AND t.channel = 'email' AND t.provider_message_id IS NOT NULL
-                               ORDER BY t.id) AS thread""", workspace_id, limit, domain)
-    return [dict(r) for r in rows]
-
-
 async def sent(core: Core, workspace_id: int, message: dict[str, Any]) -> None:
     """The SMTP server took the reply: for email that is as far as delivery can be seen
     (a bounce may still come back, and marks it failed)."""

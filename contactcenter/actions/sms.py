@@ -8,6 +8,7 @@ from typing import Any
 import asyncpg
 
 from contactcenter import events
+from contactcenter.actions import outbox
 from contactcenter.actions.outbox import tell_agent
 from contactcenter.core import Core
 from contactcenter.events import Event
@@ -72,28 +73,18 @@ async def is_opted_out(conn: asyncpg.Connection, workspace_id: int, phone: str) 
 
 
 async def claim_outgoing(core: Core, workspace_id: int, limit: int = 10) -> list[dict[str, Any]]:
-    """SMS replies due to be sent, claimed for this node (another node skips them). A reply to
-    a number that opted out is failed here instead: nothing is ever sent to it."""
-    async with core.pool.acquire() as conn, conn.transaction():
-        rows = await conn.fetch(
-            """UPDATE messages m SET delivery_status = 'sending',
-                   send_attempts = m.send_attempts + 1
-               FROM (SELECT id FROM messages WHERE workspace_id = $1 AND channel = 'sms'
-                       AND direction = 'outbound' AND delivery_status = 'queued'
-                       AND (send_after IS NULL OR send_after <= now())
-                     ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED) due,
-                    interactions i
-               WHERE m.id = due.id AND i.id = m.interaction_id
-               RETURNING m.id, m.body, m.send_attempts, m.interaction_id, i.agent_id,
-                         i.their_address, i.our_address""", workspace_id, limit)
-        claimed = []
-        for row in rows:
-            if row["their_address"] and await is_opted_out(conn, workspace_id, row["their_address"]):
+    """SMS replies due to be sent, claimed for this node. A reply to a number that opted out
+    is failed here instead: nothing is ever sent to it."""
+    claimed = []
+    async with core.pool.acquire() as conn:
+        for message in await outbox.claim(core, workspace_id, "sms", limit):
+            if message["their_address"] and await is_opted_out(conn, workspace_id,
+                                                                message["their_address"]):
                 await conn.execute(
                     """UPDATE messages SET delivery_status = 'failed',
-                           delivery_error = 'opted out (STOP)' WHERE id = $1""", row["id"])
+                           delivery_error = 'opted out (STOP)' WHERE id = $1""", message["id"])
                 continue
-            claimed.append(dict(row))
+            claimed.append(message)
     return claimed
 
 

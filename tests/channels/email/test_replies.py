@@ -10,7 +10,7 @@ from typing import Any
 from aiohttp.test_utils import TestClient
 
 from channels.email import smtp_sender
-from contactcenter.actions import add_user
+from contactcenter.actions import add_user, outbox
 from contactcenter.actions.users import NewUser
 from contactcenter.core import Core
 from contactcenter.settings import MailServer, Settings
@@ -117,7 +117,7 @@ async def test_a_permanent_smtp_refusal_fails_the_reply_with_the_servers_answer(
     assert failed["delivery_error"].startswith("550")
     assert failed["send_attempts"] == 1
     assert smtp_inbox.received == []  # not even the acknowledgement: that address is refused
-    assert smtp_sender.backoff(1) == smtp_sender.BACKOFF_BASE_SECONDS
+    assert outbox.backoff(1, smtp_sender.BACKOFF_BASE_SECONDS, smtp_sender.BACKOFF_CAP_SECONDS) == 2.0
 
 
 async def _received(smtp: SmtpInbox, count: int) -> list[Any] | None:
