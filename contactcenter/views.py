@@ -35,6 +35,8 @@ def message_view(row: asyncpg.Record | dict[str, Any]) -> dict[str, Any]:
         "created_at": iso(row["created_at"]),
         # An email's quoted history, kept apart from what the customer wrote this time.
         "quoted": row.get("quoted") or None,
+        # An email's HTML, sanitised (nh3) when it came in; the console shows it sandboxed.
+        "html": row.get("html") or None,
         # Sent by the server itself (place in line, acknowledgement), not by an agent.
         "automatic": bool(row.get("automatic")),
     }
@@ -43,7 +45,7 @@ def message_view(row: asyncpg.Record | dict[str, Any]) -> dict[str, Any]:
 _MESSAGES = """
     SELECT m.id, m.interaction_id, m.channel, m.direction, m.body, m.delivery_status,
            m.delivery_error, m.client_id, m.created_at, coalesce(u.display_name, '') AS author,
-           m.raw->>'quoted' AS quoted,
+           m.raw->>'quoted' AS quoted, m.raw->>'html' AS html,
            m.direction = 'outbound' AND m.author_user_id IS NULL AS automatic
     FROM messages m LEFT JOIN users u ON u.id = m.author_user_id
     WHERE m.interaction_id = $1 {where}

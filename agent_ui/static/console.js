@@ -368,6 +368,7 @@
         h("div", {cls: "bubble", text: m.body}),
         m.quoted ? h("details", {cls: "quoted"}, [h("summary", {text: "Earlier messages quoted"}),
                                                   h("pre", {text: m.quoted})]) : null,
+        m.html ? formatted(m.html) : null,
         attachments(m),
         h("div", {cls: "meta", text: meta.filter(Boolean).join(" \u00b7 ")}),
       ]));
@@ -376,6 +377,18 @@
     if (c.state !== "assigned") list.appendChild(h("li", {cls: "system", text: "Conversation ended."}));
     list.scrollTop = list.scrollHeight;
     markRead(c);
+  }
+  function formatted(html) {
+    // The email as its sender formatted it: already sanitised on the server, and shown in a
+    // sandboxed frame (no scripts, no access to the console) all the same.
+    var box = h("details", {cls: "formatted"}, [h("summary", {text: "Show as formatted"})]);
+    box.addEventListener("toggle", function () {
+      if (box.open && !box.querySelector("iframe")) {
+        box.appendChild(h("iframe", {sandbox: "", referrerpolicy: "no-referrer", title: "Formatted email",
+                                     srcdoc: "<base target=_blank>" + html}));
+      }
+    });
+    return box;
   }
   function attachments(m) {
     if (!m.attachments || !m.attachments.length) return null;

@@ -109,7 +109,8 @@ def _message(msg: InboundMessage, row: asyncpg.Record, attachment_ids: list[int]
         "id": row["message_id"], "interaction_id": row["interaction_id"],
         "channel": msg.channel, "direction": "inbound", "author": "", "body": msg.body,
         "delivery_status": "received", "delivery_error": None, "client_id": msg.client_id,
-        "created_at": row["created_at"], "quoted": (msg.raw or {}).get("quoted")}), "attachments": [
+        "created_at": row["created_at"], "quoted": (msg.raw or {}).get("quoted"),
+        "html": (msg.raw or {}).get("html")}), "attachments": [
         views.attachment_view(a.content_type, a.url, a.filename, attachment_id)
         for a, attachment_id in zip(msg.attachments, attachment_ids, strict=True)]}
 

@@ -36,6 +36,11 @@ async def test_an_email_with_its_quote_and_files_at_the_console(
     await quoted.locator("summary").click()
     await expect(quoted.locator("pre")).to_contain_text("the second charge is refunded")
     await expect(ana.page.locator("#messages .msg.out .meta")).to_contain_text("Automatic answer")
+    await ana.page.locator("#messages details.formatted summary").click()
+    frame = ana.page.locator("#messages details.formatted iframe")
+    await expect(frame).to_have_attribute("sandbox", "")
+    await expect(frame.content_frame.locator("blockquote")).to_contain_text(
+        "the second charge is refunded")
     await ana.page.screenshot(path=str(SCREENSHOT), full_page=True)
 
 
