@@ -176,7 +176,7 @@ class MailboxConfig(_Strict):
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$")
     host: str = Field(min_length=1)
     port: int = Field(default=993, ge=1, le=65535)
-    tls: Literal["tls", "none"] = "tls"
+    tls: Literal["tls", "starttls", "none"] = "tls"
     user: str = Field(min_length=1)
     password_env: str = Field(pattern=r"^[A-Z_][A-Z0-9_]*$")
     address: str = Field(pattern=r"^[^@\s]+@[^@\s]+$")
@@ -491,18 +491,10 @@ def read_environment(environ: Mapping[str, str]) -> Environment:
         twilio_account_sid=sid,
         twilio_auth_token=get("TWILIO_AUTH_TOKEN"),
         twilio_api_url=twilio_api_url,
-        imap=_imap_server(environ),
+        imap=_mail_server(environ, "CC_IMAP", default_port=993),
         smtp=_mail_server(environ, "CC_SMTP", default_port=587),
         email_address=email_address,
     )
-
-
-def _imap_server(environ: Mapping[str, str]) -> MailServer | None:
-    server = _mail_server(environ, "CC_IMAP", default_port=993)
-    if server is not None and server.tls == "starttls":
-        raise ConfigError("CC_IMAP_TLS", "starttls is not supported for IMAP yet: use tls "
-                          "(port 993) or, on a trusted network, none")
-    return server
 
 
 def _mail_server(environ: Mapping[str, str], prefix: str, default_port: int) -> MailServer | None:

@@ -31,6 +31,7 @@ class Dovecot:
     config: Path
     user: str
     maildir: Path
+    certificate: Path  # with starttls: the certificate a client trusts
 
     def deliver(self, raw: bytes) -> None:
         """Into the mailbox, the way the mail server delivers (dovecot-lda)."""
@@ -39,10 +40,19 @@ class Dovecot:
 
 
 @contextmanager
-def running_dovecot(user: str, password: str) -> Iterator[Dovecot]:
+def running_dovecot(user: str, password: str, *, starttls: bool = False) -> Iterator[Dovecot]:
+    """With `starttls`, the server offers STARTTLS with a certificate for 127.0.0.1 that its
+    `certificate` file lets a client trust."""
     # Not pytest's tmp_path: the mail processes run as nobody and must reach the mail home.
     root = Path(tempfile.mkdtemp(prefix="cc-dovecot-"))
     root.chmod(0o755)
+    tls = "ssl = no"
+    if starttls:
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                        "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+                        "-keyout", str(root / "key.pem"), "-out", str(root / "cert.pem")],
+                       check=True, capture_output=True, timeout=60)
+        tls = f"ssl = yes\nssl_cert = <{root}/cert.pem\nssl_key = <{root}/key.pem"
     home = root / "home"
     home.mkdir()
     shutil.chown(home, "nobody", "nogroup")
@@ -55,7 +65,7 @@ state_dir = {root}/run/state
 log_path = {root}/dovecot.log
 protocols = imap
 listen = 127.0.0.1
-ssl = no
+{tls}
 disable_plaintext_auth = no
 auth_mechanisms = plain login
 first_valid_uid = 1
@@ -98,7 +108,7 @@ service anvil {{
                     raise RuntimeError("dovecot did not start: " + (
                         log.read_text() if log.exists() else "no log")) from None
                 time.sleep(0.05)
-        yield Dovecot(port, config, user, home / user / "Maildir")
+        yield Dovecot(port, config, user, home / user / "Maildir", root / "cert.pem")
     finally:
         server.terminate()
         server.wait(timeout=10)

@@ -88,8 +88,9 @@ BAD_CONFIGS = [
      {}, "calendars.office.mon", "closes before it opens"),
     ("bad number in an SMS rule", ("numbers = {}", 'numbers = { "+1415" = "sales" }', 1), {},
      "channels.sms.numbers.+1415", "E.164"),
-    ("IMAP over STARTTLS", None, {"CC_IMAP_HOST": "imap.example.com", "CC_IMAP_TLS": "starttls"},
-     "CC_IMAP_TLS", "not supported for IMAP yet"),
+    ("IMAP over something unknown", None,
+     {"CC_IMAP_HOST": "imap.example.com", "CC_IMAP_TLS": "ssl3"}, "CC_IMAP_TLS",
+     "must be one of tls, starttls, none"),
 ]
 
 

@@ -4,6 +4,7 @@ unreadable mail handled, and nothing lost or doubled across a restart."""
 from __future__ import annotations
 
 import asyncio
+import ssl
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,7 @@ from contactcenter.settings import MailServer
 from tests.channels.email.conftest import PASSWORD as MAILBOX_PASSWORD
 from tests.channels.email.conftest import USER
 from tests.conftest import PASSWORD
-from tests.dovecot import Dovecot
+from tests.dovecot import Dovecot, running_dovecot
 from tests.live import eventually, login
 
 CORPUS = Path(__file__).resolve().parents[2] / "fixtures" / "email"
@@ -222,3 +223,19 @@ async def test_a_new_conversation_is_acknowledged_but_never_to_an_automatic_send
     assert [tuple(r) for r in told] == [(first, (
         f"Thank you for writing to us. Your case number is {first}; we will answer soon."),
         "queued")]
+
+
+async def test_a_mailbox_read_over_starttls(
+    core: Core, workspace_id: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with running_dovecot(USER, MAILBOX_PASSWORD, starttls=True) as secure:
+        trusting = ssl.create_default_context(cafile=str(secure.certificate))
+        monkeypatch.setattr(ssl, "create_default_context", lambda: trusting)
+        secure.deliver(numbered(1))
+        box = Mailbox("default", MailServer("127.0.0.1", secure.port, USER, MAILBOX_PASSWORD,
+                                            "starttls"), "INBOX", USER, None, None)
+        reader = asyncio.create_task(MailboxReader(core, workspace_id, box).run())
+        try:
+            await eventually(lambda: _at_least(core, 1))
+        finally:
+            reader.cancel()
