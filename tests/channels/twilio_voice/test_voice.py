@@ -100,9 +100,7 @@ async def test_a_call_from_menu_to_agent_to_hang_up(
                               fixture("voice_status_completed.json"))
     assert ended.status == 204
     await eventually(lambda: state_is(core, iid, "wrapup"))
-    timeline = await core.pool.fetch(
-        "SELECT body FROM messages WHERE interaction_id = $1 ORDER BY id", iid)
-    assert [r["body"] for r in timeline] == [
+    assert await eventually(lambda: _timeline(core, iid, 5)) == [
         "Incoming call (support)", "Call connected to Dev Patel", "Ringing Dev Patel",
         "Answered by Dev Patel", "Call ended (completed) after 1:35"]
     call = await core.pool.fetchrow(
@@ -229,11 +227,16 @@ async def test_press_1_to_keep_your_place_and_be_called_back(
     assert 'startConferenceOnEnter="false"' in customer.form["Twiml"]
     assert agent.form["To"] == f"client:agent-{uid}"
     assert twilio.api.calls_to(f"/Calls/{CALL}.json") == []  # the first call is long gone
-    bodies = await core.pool.fetch(
-        "SELECT body FROM messages WHERE interaction_id = $1 ORDER BY id", iid)
-    assert [r["body"] for r in bodies] == [
+    # The timeline line is written once Twilio has taken both calls: wait for it.
+    assert await eventually(lambda: _timeline(core, iid, 4)) == [
         "Incoming call (support)", "The caller asked to be called back",
         "Call ended (completed) after 1:35", "Calling the customer back for Dev"]
+
+
+async def _timeline(core: Core, iid: int, count: int) -> list[str] | None:
+    rows = await core.pool.fetch(
+        "SELECT body FROM messages WHERE interaction_id = $1 ORDER BY id", iid)
+    return [r["body"] for r in rows] if len(rows) >= count else None
 
 
 async def _placed(twilio: Twilio, count: int) -> bool:
@@ -303,9 +306,7 @@ async def test_a_transfer_moves_the_live_call_and_a_supervisor_listens_in(
         assert (room.text, room.get("muted"), room.get("endConferenceOnExit")) == (
             f"cc-interaction-{iid}-1", "true", "false")
 
-    timeline = await core.pool.fetch(
-        "SELECT body FROM messages WHERE interaction_id = $1 ORDER BY id", iid)
-    assert [r["body"] for r in timeline] == [
+    assert await eventually(lambda: _timeline(core, iid, 6)) == [
         "Incoming call (support)", "Call connected to Dev Patel",
         "Transferred to another agent; the caller is on hold",
         "The caller waits on hold for the transfer", "Call connected to Eve Long",
