@@ -27,6 +27,7 @@ class Reply:
     body: str
     in_reply_to: str | None  # the customer's latest Message-ID
     references: tuple[str, ...]  # every Message-ID of the thread, oldest first
+    automatic: bool = False  # sent by the server itself (the acknowledgement), not by an agent
 
 
 def reply_subject(subject: str, interaction_id: int) -> str:
@@ -48,6 +49,9 @@ def compose(reply: Reply) -> EmailMessage:
     references = [r for r in reply.references if r != reply.message_id][-MAX_REFERENCES:]
     if references:
         message["References"] = " ".join(references)
+    if reply.automatic:
+        # RFC 3834: other auto-responders must not answer it, so no two answer each other.
+        message["Auto-Submitted"] = "auto-replied"
     message.set_content(reply.body)
     paragraphs = "".join(f"<p>{html.escape(p).replace(chr(10), '<br>')}</p>"
                          for p in reply.body.split("\n\n") if p.strip())

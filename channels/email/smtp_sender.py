@@ -57,7 +57,7 @@ class EmailSender(ClaimingWorker):
             from_name=message["author"] or self.name,
             to_address=message["their_address"], subject=message["subject"],
             body=message["body"], in_reply_to=message["in_reply_to"],
-            references=tuple(message["thread"])))
+            references=tuple(message["thread"]), automatic=message["author"] is None))
         server = self.server
         later = outbox.backoff(message["send_attempts"], BACKOFF_BASE_SECONDS,
                                BACKOFF_CAP_SECONDS)  # if this attempt must be retried

@@ -72,6 +72,8 @@ async def test_a_reply_threads_and_the_answer_to_it_comes_back_to_the_same_inter
     acknowledged, mail = await eventually(lambda: _received(smtp_inbox, 2))
     assert acknowledged["Subject"] == f"Re: Charged twice [#{iid}]"
     assert acknowledged["From"] == f"Northwind Support <{USER}>"  # no agent wrote it
+    assert acknowledged["Auto-Submitted"] == "auto-replied"  # no auto-responder answers it
+    assert mail["Auto-Submitted"] is None
     assert acknowledged.get_body(("plain",)).get_content().startswith(
         f"Thank you for writing to us. Your case number is {iid};")
     assert mail["To"] == "jordan@example.com"
