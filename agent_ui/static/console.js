@@ -13,7 +13,7 @@
     csrf: null, me: null, presence: "offline", reason: "",
     offers: new Map(), convs: new Map(), selected: null,
     queues: [], agents: [], canned: [], awayReasons: [],
-    typingUntil: {}, unread: {}, readSent: {}, mode: "reply", customers: {}, shownOffers: {},
+    typingUntil: {}, unread: {}, files: {}, readSent: {}, mode: "reply", customers: {}, shownOffers: {},
   };
   var socket = null, retry = 0, lastHeard = 0, loggedIn = false;
   // The last event this page applied. Kept in memory only: a reloaded page has no state to
@@ -52,7 +52,8 @@
   function api(method, path, body) {
     var opts = {method: method, credentials: "same-origin", headers: {}};
     if (S.csrf) opts.headers["X-CSRF-Token"] = S.csrf;
-    if (body !== undefined) { opts.headers["Content-Type"] = "application/json"; opts.body = JSON.stringify(body); }
+    if (body instanceof FormData) opts.body = body;  // the browser sets the multipart boundary
+    else if (body !== undefined) { opts.headers["Content-Type"] = "application/json"; opts.body = JSON.stringify(body); }
     return fetch(path, opts).then(function (resp) {
       return resp.text().then(function (text) {
         var data = null;
@@ -343,8 +344,48 @@
     if (wrapping) renderWrapup(c);
     $("reply-hint").textContent = c.customerLeft ? "The customer has left the conversation." :
       S.mode === "note" ? "Only your team sees internal notes." : "Sent by " + (CHANNEL[c.channel] || c.channel) + ".";
-    renderMessages(); renderTyping(); renderCustomer(c);
+    renderMessages(); renderTyping(); renderCustomer(c); renderFiles();
   }
+
+  // ---- files for the next reply: uploaded as soon as chosen, sent by id with the reply ---------
+  function canAttach(c) {
+    return !!c && (S.mode === "note" ? c.state === "assigned" || c.state === "wrapup"
+                                     : c.state === "assigned" && c.channel === "email");
+  }
+  function size(bytes) {
+    return bytes < 1024 ? bytes + " B" : bytes < 1048576 ? Math.round(bytes / 1024) + " KB"
+                                                         : (bytes / 1048576).toFixed(1) + " MB";
+  }
+  function renderFiles() {
+    var c = S.convs.get(S.selected), list = $("reply-files"), files = c ? S.files[c.id] || [] : [];
+    $("attach-btn").hidden = !canAttach(c);
+    list.textContent = "";
+    list.hidden = files.length === 0;
+    files.forEach(function (f) {
+      list.appendChild(h("li", {cls: f.id ? "" : "uploading"}, [
+        f.name + " \u00b7 " + (f.id ? size(f.size) : "uploading\u2026"),
+        h("button", {type: "button", "aria-label": "Remove " + f.name, title: "Remove", text: "\u00d7",
+                     onclick: function () { S.files[c.id] = files.filter(function (x) { return x !== f; }); renderFiles(); }}),
+      ]));
+    });
+  }
+  function upload(c, file) {
+    var entry = {name: file.name, size: file.size, id: null}, form = new FormData();
+    var drop = function () { S.files[c.id] = (S.files[c.id] || []).filter(function (x) { return x !== entry; }); };
+    (S.files[c.id] = S.files[c.id] || []).push(entry);
+    form.append("file", file, file.name);
+    api("POST", "/api/interactions/" + c.id + "/attachments", form).then(function (r) {
+      if (r.ok) { entry.id = r.data.id; entry.name = r.data.filename; entry.size = r.data.size; }
+      else { drop(); toast(file.name + " not attached: " + failed(r), "bad"); }
+      renderFiles();
+    }, function () { drop(); toast(file.name + " not attached: cannot reach the server.", "bad"); renderFiles(); });
+  }
+  $("attach").addEventListener("change", function (e) {
+    var c = S.convs.get(S.selected);
+    Array.prototype.forEach.call(e.target.files, function (file) { upload(c, file); });
+    e.target.value = "";
+    renderFiles();
+  });
   function renderMessages() {
     var c = S.convs.get(S.selected), list = $("messages");
     if (!c) return;
@@ -528,15 +569,19 @@
   $("composer").addEventListener("submit", function (e) {
     e.preventDefault();
     var c = S.convs.get(S.selected), body = $("reply").value.trim();
-    if (!c || !body) return;
+    var files = c && canAttach(c) ? S.files[c.id] || [] : [];
+    if (!c || (!body && !files.length)) return;
+    if (files.some(function (f) { return !f.id; })) { toast("Wait until the files have uploaded.", "bad"); return; }
     var internal = S.mode === "note";
     var pending = {client_id: newId(), body: body, direction: internal ? "internal" : "outbound",
-                   status: "pending", author: S.me.display_name, created_at: new Date().toISOString()};
+                   status: "pending", author: S.me.display_name, created_at: new Date().toISOString(),
+                   attachments: files.map(function (f) { return {filename: f.name, content_type: ""}; })};
     upsertMessage(c, pending); renderMessages();
     $("reply").value = "";
-    api("POST", "/api/interactions/" + c.id + "/messages", {body: body, internal: internal, client_id: pending.client_id})
+    api("POST", "/api/interactions/" + c.id + "/messages", {body: body, internal: internal, client_id: pending.client_id,
+                                                           attachments: files.map(function (f) { return f.id; })})
       .then(function (r) {
-        if (r.ok) { upsertMessage(c, r.data); }
+        if (r.ok) { upsertMessage(c, r.data); S.files[c.id] = []; renderFiles(); }
         else {
           c.messages = c.messages.filter(function (m) { return m.client_id !== pending.client_id; });
           $("reply").value = body; toast(failed(r), "bad");

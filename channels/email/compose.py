@@ -1,7 +1,7 @@
 """An agent's reply as the MIME message that goes out: our own Message-ID, In-Reply-To and
 References so the customer's mail client threads it, the subject with the case token so a
 reply finds its interaction even when a client drops the headers, a plain-text and an HTML
-part. Pure: the stdlib `email` package builds it, the sender sends it."""
+part, and the agent's files. Pure: the stdlib `email` package builds it, the sender sends it."""
 
 from __future__ import annotations
 
@@ -17,6 +17,13 @@ MAX_REFERENCES = 20
 
 
 @dataclass(frozen=True)
+class ReplyFile:
+    filename: str
+    content_type: str
+    content: bytes
+
+
+@dataclass(frozen=True)
 class Reply:
     interaction_id: int
     message_id: str  # ours, stored before sending
@@ -28,6 +35,7 @@ class Reply:
     in_reply_to: str | None  # the customer's latest Message-ID
     references: tuple[str, ...]  # every Message-ID of the thread, oldest first
     automatic: bool = False  # sent by the server itself (the acknowledgement), not by an agent
+    files: tuple[ReplyFile, ...] = ()
 
 
 def reply_subject(subject: str, interaction_id: int) -> str:
@@ -57,4 +65,8 @@ def compose(reply: Reply) -> EmailMessage:
                          for p in reply.body.split("\n\n") if p.strip())
     message.add_alternative(f"<!doctype html><html><body>{paragraphs}</body></html>",
                             subtype="html")
+    for file in reply.files:  # the first one makes the message multipart/mixed
+        maintype, _, subtype = file.content_type.partition("/")
+        message.add_attachment(file.content, maintype=maintype, subtype=subtype or "octet-stream",
+                               filename=file.filename)
     return message

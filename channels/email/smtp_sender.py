@@ -17,8 +17,8 @@ from typing import Any
 import aiosmtplib
 from aiohttp import web
 
-from channels.email.compose import Reply, compose
-from contactcenter.actions import email, outbox
+from channels.email.compose import Reply, ReplyFile, compose
+from contactcenter.actions import email, outbox, uploads
 from contactcenter.core import Core
 from contactcenter.polling import ClaimingWorker
 from contactcenter.settings import MailServer
@@ -57,7 +57,9 @@ class EmailSender(ClaimingWorker):
             from_name=message["author"] or self.name,
             to_address=message["their_address"], subject=message["subject"],
             body=message["body"], in_reply_to=message["in_reply_to"],
-            references=tuple(message["thread"]), automatic=message["author"] is None))
+            references=tuple(message["thread"]), automatic=message["author"] is None,
+            files=tuple(ReplyFile(f["filename"], f["content_type"], f["content"])
+                        for f in await uploads.files_of(self.core, message["id"]))))
         server = self.server
         later = outbox.backoff(message["send_attempts"], BACKOFF_BASE_SECONDS,
                                BACKOFF_CAP_SECONDS)  # if this attempt must be retried

@@ -11,6 +11,7 @@ from typing import Literal
 import asyncpg
 
 from contactcenter import events, feeds, views
+from contactcenter.actions import uploads
 from contactcenter.actions.sms import is_opted_out
 from contactcenter.actions.work import request
 from contactcenter.core import Core
@@ -24,6 +25,7 @@ MAX_NOTES_CHARS = 5_000
 # Channels whose replies are delivered the moment they are stored (over the chat feed). Replies
 # on the other channels wait as 'queued' for their channel's sender.
 _LIVE_CHANNELS = ("chat",)
+_FILE_CHANNELS = ("email",)  # SMS would need a public URL per file; chat shows none yet
 
 
 @dataclass(frozen=True)
@@ -55,14 +57,16 @@ def check_client_id(client_id: str | None) -> None:
 
 async def send_message(
     core: Core, workspace_id: int, user_id: int, interaction_id: int, body: str, *,
-    internal: bool = False, client_id: str | None = None,
+    internal: bool = False, client_id: str | None = None, attachments: list[int] | None = None,
 ) -> dict[str, object]:
-    """An agent's reply through the interaction's own channel, or an internal note.
+    """An agent's reply through the interaction's own channel, or an internal note, with the
+    files uploaded for it (email replies and notes carry files).
 
     Sending again with the same client_id returns the first message and sends nothing.
     """
     body = body.strip()
-    if not body:
+    attachments = attachments or []
+    if not body and not attachments:
         raise InputError("empty_message", "the message is empty")
     if len(body) > MAX_REPLY_CHARS:
         raise InputError("message_too_long", f"a message has at most {MAX_REPLY_CHARS} characters")
@@ -78,6 +82,9 @@ async def send_message(
         if not internal and conv.state != "assigned":
             raise Conflict("conversation_ended",
                            "the conversation has ended; you can still add an internal note")
+        if attachments and not internal and conv.info.channel not in _FILE_CHANNELS:
+            raise Conflict("files_not_sent_here", f"files cannot be sent by "
+                           f"{conv.info.channel}; add them to an internal note for your team")
         if (not internal and conv.info.channel == "sms" and conv.their_address
                 and await is_opted_out(conn, workspace_id, conv.their_address)):
             raise Conflict("opted_out", f"{conv.their_address} replied STOP: no SMS can be sent "
@@ -95,6 +102,8 @@ async def send_message(
                VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id""",
             workspace_id, interaction_id, conv.info.channel, direction, user_id, body, status,
             client_id)
+        if attachments:
+            await uploads.join_message(conn, user_id, interaction_id, message_id, attachments)
         logged = await events.record(conn, Event(
             "message.note" if internal else "message.sent", workspace_id,
             {"message_id": message_id, "channel": conv.info.channel},

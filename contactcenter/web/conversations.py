@@ -7,12 +7,13 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote
 
-from aiohttp import web
+from aiohttp import BodyPartReader, web
+from aiohttp.http_exceptions import HttpProcessingError
 from pydantic import BaseModel, Field
 
 from contactcenter import views
-from contactcenter.actions import conversation
-from contactcenter.errors import NotFound
+from contactcenter.actions import conversation, uploads
+from contactcenter.errors import InputError, NotFound, UnsupportedMediaType
 from contactcenter.web.auth import require_session
 from contactcenter.web.errors import path_id, read_body
 from contactcenter.web.keys import CORE
@@ -24,10 +25,15 @@ _OBJECT: dict[str, Any] = {"type": "object"}
 
 
 class NewMessage(BaseModel):
-    body: str = Field(max_length=conversation.MAX_REPLY_CHARS)
+    body: str = Field(default="", max_length=conversation.MAX_REPLY_CHARS,
+                      description="may be empty when files are attached")
     internal: bool = Field(default=False, description="an internal note, never sent to the customer")
     client_id: str | None = Field(default=None, max_length=64,
                                   description="your id for it: sending again with it sends nothing")
+    attachments: list[int] = Field(
+        default_factory=list, max_length=uploads.MAX_FILES_PER_REPLY,
+        description="ids of files uploaded to /api/interactions/{id}/attachments for this reply "
+                    "(email replies and internal notes)")
 
 
 class ReadUpTo(BaseModel):
@@ -82,7 +88,8 @@ async def post_message(request: web.Request) -> web.Response:
     body = await read_body(request, NewMessage)
     message = await conversation.send_message(
         request.app[CORE], session.workspace_id, session.user_id, path_id(request, "interaction_id"),
-        body.body, internal=body.internal, client_id=body.client_id)
+        body.body, internal=body.internal, client_id=body.client_id,
+        attachments=body.attachments)
     return web.json_response(message, status=201)
 
 
@@ -146,6 +153,53 @@ async def get_customer(request: web.Request) -> web.Response:
     if view is None:
         raise NotFound("no_such_customer", f"no customer {cid}")
     return web.json_response(view)
+
+
+@routes.route(
+    "POST", "/api/interactions/{interaction_id}/attachments",
+    summary="Upload a file for my next reply (or note) on this interaction; send its id with it",
+    file_upload=True,
+    responses={201: Response("kept until sent (a day at most)", _OBJECT),
+               400: Response("no file field, an empty file or no usable name"),
+               401: Response("not logged in"), 403: Response("missing CSRF token"),
+               404: Response("no such interaction"),
+               409: Response("not assigned to you"),
+               413: Response(f"over {uploads.MAX_FILE_BYTES // (1024 * 1024)} MB"),
+               415: Response("not multipart/form-data")},
+)
+async def post_attachment(request: web.Request) -> web.Response:
+    session = await require_session(request)
+    iid = path_id(request, "interaction_id")
+    filename, declared_type, content = await _read_file_field(request)
+    view = await uploads.store_draft(
+        request.app[CORE], session.workspace_id, session.user_id, iid, filename,
+        uploads.content_type_of(declared_type, filename), content)
+    return web.json_response(view, status=201)
+
+
+async def _read_file_field(request: web.Request) -> tuple[str, str | None, bytes]:
+    """The form's `file` field, read in pieces so that an oversized upload is refused as soon as
+    it passes the limit rather than held in memory whole."""
+    if request.content_type != "multipart/form-data":
+        raise UnsupportedMediaType("unsupported_media_type",
+                                   "send the file as multipart/form-data in a field named file")
+    try:
+        reader = await request.multipart()
+        while (part := await reader.next()) is not None:
+            if not isinstance(part, BodyPartReader) or part.name != "file":
+                continue
+            content = bytearray()
+            while chunk := await part.read_chunk(256 * 1024):
+                content += chunk
+                if len(content) > uploads.MAX_FILE_BYTES:
+                    raise uploads.TooLarge(
+                        "file_too_large",
+                        f"a file has at most {uploads.MAX_FILE_BYTES // (1024 * 1024)} MB")
+            name = uploads.clean_filename(part.filename or "")
+            return name, part.headers.get("Content-Type"), bytes(content)
+    except (ValueError, AssertionError, RuntimeError, HttpProcessingError) as exc:  # bad MIME
+        raise InputError("bad_multipart", f"the form could not be read: {exc}") from None
+    raise InputError("no_file", "the form has no field named file")
 
 
 @routes.route(

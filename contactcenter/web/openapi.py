@@ -22,6 +22,12 @@ ERROR_SCHEMA: dict[str, Any] = {
 }
 
 
+_FILE_FORM: dict[str, Any] = {
+    "type": "object", "required": ["file"],
+    "properties": {"file": {"type": "string", "format": "binary"}},
+}
+
+
 @dataclass(frozen=True)
 class Response:
     description: str
@@ -37,6 +43,7 @@ class Operation:
     tag: str
     body: type[BaseModel] | None
     responses: dict[int, Response]
+    file_upload: bool = False  # the body is multipart/form-data with one field `file`
 
 
 @dataclass
@@ -48,11 +55,11 @@ class ApiRoutes:
 
     def route(
         self, method: str, path: str, *, summary: str, responses: dict[int, Response],
-        body: type[BaseModel] | None = None,
+        body: type[BaseModel] | None = None, file_upload: bool = False,
     ) -> Callable[[Handler], Handler]:
         def register(handler: Handler) -> Handler:
             self.operations.append(
-                Operation(method, path, summary, handler, self.tag, body, responses))
+                Operation(method, path, summary, handler, self.tag, body, responses, file_upload))
             return handler
         return register
 
@@ -82,6 +89,9 @@ def openapi_document(groups: list[ApiRoutes], server_url: str) -> dict[str, Any]
                     "required": True,
                     "content": {"application/json": {"schema": _schema(op.body, components)}},
                 }
+            if op.file_upload:
+                entry["requestBody"] = {"required": True, "content": {"multipart/form-data": {
+                    "schema": _FILE_FORM}}}
             for status, resp in sorted(op.responses.items()):
                 described: dict[str, Any] = {"description": resp.description}
                 schema = resp.schema if resp.schema is not None else (

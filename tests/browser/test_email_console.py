@@ -61,3 +61,37 @@ async def test_an_emails_files_are_links_that_download(
             "href => fetch(href).then(r => r.status)", await invoice.get_attribute("href"))
     assert status == 200
     assert (await answer.value).headers["content-type"] == "application/pdf"
+
+
+async def test_an_agent_attaches_files_to_an_email_reply(
+    people: People, base_url: str, agents: dict[str, str], core: Core, workspace_id: int,
+    tmp_path: Path,
+) -> None:
+    ana = Agent(await people("ana"), base_url)
+    await ana.log_in(agents["ana"])
+    await take_in(core, workspace_id, (CORPUS / "koi8r_subject_and_body.eml").read_bytes(),
+                  Origin("default", "support@northwind.test", "sales", 1, 3))
+    await ana.accept()
+    page = ana.page
+    invoice = tmp_path / "Счёт 1042.pdf"
+    invoice.write_bytes(b"%PDF-1.4\n" + b"\0" * 2048)
+    terms = tmp_path / "terms.txt"
+    terms.write_text("Terms and conditions\n")
+    await page.locator("#attach").set_input_files([invoice, terms])
+    files = page.get_by_role("list", name="Files to send")
+    await expect(files.locator("li")).to_have_count(2)
+    await expect(files).to_contain_text("Счёт 1042.pdf · 2 KB")
+    await page.screenshot(path=str(SCREENSHOT.with_name("console-email-attaching.png")))
+    await files.get_by_role("button", name="Remove terms.txt").click()
+    await expect(files.locator("li")).to_have_count(1)
+    await page.locator("#reply").fill("The invoice you asked for.")
+    await page.locator("#reply").press("Enter")
+    sent = page.locator("#messages .msg.out", has_text="The invoice you asked for.")
+    link = sent.get_by_role("link", name="Счёт 1042.pdf")
+    await expect(link).to_have_attribute("href", re.compile(r"^/api/attachments/\d+$"))
+    await expect(files).to_be_hidden()
+    stored = await core.pool.fetch(
+        """SELECT a.filename, a.size_bytes FROM attachments a JOIN messages m ON m.id = a.message_id
+           WHERE m.direction = 'outbound' AND m.author_user_id IS NOT NULL""")
+    assert [(r["filename"], r["size_bytes"]) for r in stored] == [("Счёт 1042.pdf", 2057)]
+    await page.screenshot(path=str(SCREENSHOT.with_name("console-email-files.png")), full_page=True)

@@ -7,10 +7,11 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
+from aiohttp import FormData
 from aiohttp.test_utils import TestClient
 
 from channels.email import smtp_sender
-from contactcenter.actions import add_user, outbox
+from contactcenter.actions import add_user, outbox, uploads
 from contactcenter.actions.users import NewUser
 from contactcenter.core import Core
 from contactcenter.settings import MailServer, Settings
@@ -120,6 +121,80 @@ async def test_a_permanent_smtp_refusal_fails_the_reply_with_the_servers_answer(
     assert failed["send_attempts"] == 1
     assert smtp_inbox.received == []  # not even the acknowledgement: that address is refused
     assert outbox.backoff(1, smtp_sender.BACKOFF_BASE_SECONDS, smtp_sender.BACKOFF_CAP_SECONDS) == 2.0
+
+
+async def test_files_uploaded_for_a_reply_leave_with_it(
+    aiohttp_client: AiohttpClient, settings: Settings, core: Core, workspace_id: int,
+    dovecot: Dovecot, smtp_inbox: SmtpInbox,
+) -> None:
+    client = await _email_app(aiohttp_client, settings, dovecot, smtp_inbox)
+    dovecot.deliver(question("jordan@example.com", "<f1@example.com>", "Invoice please",
+                             "Could you send me the invoice?"))
+    iid, headers = await _assigned(client, core, workspace_id)
+    pdf = b"%PDF-1.4\n" + bytes(range(256)) * 400  # binary, 100 KB
+    ids = []
+    for name, content, declared in (("C:\\Users\\dev\\Rechnung März.pdf", pdf, "application/pdf"),
+                                    ("notes.txt", "Grüße\n".encode(), "application/octet-stream")):
+        form = FormData(quote_fields=False)  # the name as browsers send it, not %-encoded
+        form.add_field("file", content, filename=name, content_type=declared)
+        resp = await client.post(f"/api/interactions/{iid}/attachments", data=form,
+                                 headers=headers)
+        assert resp.status == 201, await resp.text()
+        ids.append((await resp.json())["id"])
+    resp = await client.post(f"/api/interactions/{iid}/messages", headers=headers,
+                             json={"body": "Here is the invoice.", "attachments": ids})
+    assert resp.status == 201
+    shown = (await resp.json())["attachments"]
+    assert [(a["filename"], a["content_type"]) for a in shown] == [
+        ("Rechnung März.pdf", "application/pdf"), ("notes.txt", "text/plain")]
+
+    received = await eventually(lambda: _received(smtp_inbox, 2))
+    mail = next(m for m in received if m["Auto-Submitted"] is None)
+    assert mail.get_content_type() == "multipart/mixed"
+    plain = mail.get_body(("plain",))
+    assert plain is not None
+    assert plain.get_content().strip() == "Here is the invoice."
+    files = [(a.get_filename(), a.get_content_type(), a.get_content_disposition(),
+              a.get_payload(decode=True)) for a in mail.iter_attachments()]
+    assert files == [("Rechnung März.pdf", "application/pdf", "attachment", pdf),
+                     ("notes.txt", "text/plain", "attachment", "Grüße\n".encode())]
+
+    # A file goes once: its id is spent with the reply that carried it.
+    again = await client.post(f"/api/interactions/{iid}/messages", headers=headers,
+                              json={"body": "And again", "attachments": ids[:1]})
+    assert again.status == 400
+    assert (await again.json())["error"] == "no_such_upload"
+
+
+async def test_uploads_refused_with_a_reason(
+    aiohttp_client: AiohttpClient, settings: Settings, core: Core, workspace_id: int,
+    dovecot: Dovecot, smtp_inbox: SmtpInbox,
+) -> None:
+    client = await _email_app(aiohttp_client, settings, dovecot, smtp_inbox)
+    dovecot.deliver(question("jordan@example.com", "<u1@example.com>", "Hi", "Hello"))
+    iid, headers = await _assigned(client, core, workspace_id)
+    url = f"/api/interactions/{iid}/attachments"
+
+    async def refused(data: Any, status: int, code: str) -> None:
+        resp = await client.post(url, data=data, headers=headers)
+        assert resp.status == status, await resp.text()
+        assert (await resp.json())["error"] == code
+
+    await refused(b"just bytes", 415, "unsupported_media_type")
+    other = FormData()
+    other.add_field("note", "no file here", content_type="text/plain")
+    await refused(other, 400, "no_file")
+    empty = FormData()
+    empty.add_field("file", b"", filename="empty.txt")
+    await refused(empty, 400, "empty_file")
+    huge = FormData()
+    huge.add_field("file", b"x" * (uploads.MAX_FILE_BYTES + 1), filename="huge.bin")
+    await refused(huge, 413, "file_too_large")
+    assert await core.pool.fetchval("SELECT count(*) FROM attachments") == 0
+    for broken in (b"--x\r\nbroken", b"no boundary at all"):
+        resp = await client.post(url, data=broken, headers={
+            **headers, "Content-Type": "multipart/form-data; boundary=x"})
+        assert resp.status == 400, await resp.text()
 
 
 async def _received(smtp: SmtpInbox, count: int) -> list[Any] | None:

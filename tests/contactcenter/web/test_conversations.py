@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from aiohttp import FormData
 from aiohttp.test_utils import TestClient
 
 from contactcenter import feeds
@@ -56,6 +57,44 @@ async def test_reply_and_note_reach_whom_they_should(
     assert bodies == ["hi there", "Hello Kim!"]
     view = await (await client.get(f"/api/interactions/{iid}")).json()
     assert [m["body"] for m in view["messages"]] == ["hi there", "Hello Kim!", "wants a discount"]
+
+
+async def test_files_go_with_notes_on_chat_but_never_to_the_chat_customer(
+    client: TestClient[Any, Any], core: Core, workspace_id: int, agent: str
+) -> None:
+    iid, _, headers = await _assigned_chat(client, core, workspace_id, agent)
+
+    async def uploaded(name: str) -> int:
+        form = FormData(quote_fields=False)
+        form.add_field("file", b"\x89PNG\r\n\x1a\n" + b"\0" * 64, filename=name)
+        resp = await client.post(f"/api/interactions/{iid}/attachments", data=form,
+                                 headers=headers)
+        assert resp.status == 201
+        view = await resp.json()
+        assert view["content_type"] == "image/png"  # from the name: nothing was declared
+        return int(view["id"])
+
+    first = await uploaded("screenshot.png")
+    url = f"/api/interactions/{iid}/messages"
+    refused = await client.post(url, json={"body": "see this", "attachments": [first]},
+                                headers=headers)
+    assert (refused.status, (await refused.json())["error"]) == (409, "files_not_sent_here")
+    note = await client.post(url, json={"internal": True, "attachments": [first]},
+                             headers=headers)
+    assert note.status == 201
+    shown = (await note.json())["attachments"]
+    assert [a["filename"] for a in shown] == ["screenshot.png"]
+    download = await client.get(shown[0]["url"])
+    assert download.headers["Content-Type"] == "image/png"
+    assert (await download.read()).startswith(b"\x89PNG")
+    strangers = await receive_inbound(core, InboundMessage(
+        workspace_id=workspace_id, channel="chat", sender="visitor-9", body="hello",
+        provider_message_id="v9-1", queue="support"))
+    form = FormData()
+    form.add_field("file", b"data", filename="x.txt")
+    not_mine = await client.post(f"/api/interactions/{strangers.interaction_id}/attachments",
+                                 data=form, headers=headers)
+    assert (not_mine.status, (await not_mine.json())["error"]) == (409, "not_yours")
 
 
 async def test_replies_are_refused_clearly(
