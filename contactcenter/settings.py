@@ -213,6 +213,77 @@ class CannedResponse(_Strict):
     text: str = Field(min_length=1, max_length=4000)
 
 
+CasePriority = Literal["low", "normal", "high", "urgent"]
+CASE_PRIORITIES: tuple[CasePriority, ...] = ("low", "normal", "high", "urgent")
+
+
+class SlaTargetsConfig(_Strict):
+    """Business minutes (on the SLA calendar) allowed for each target."""
+
+    first_response_minutes: float = Field(gt=0)
+    next_response_minutes: float = Field(gt=0)
+    resolution_minutes: float = Field(gt=0)
+
+
+def _default_targets() -> dict[CasePriority, SlaTargetsConfig]:
+    hours: dict[CasePriority, tuple[int, int, int]] = {
+        "urgent": (1, 2, 8), "high": (2, 4, 16), "normal": (4, 8, 40), "low": (8, 16, 80)}
+    return {p: SlaTargetsConfig(first_response_minutes=f * 60, next_response_minutes=n * 60,
+                                resolution_minutes=r * 60)
+            for p, (f, n, r) in hours.items()}
+
+
+class SlaConfig(_Strict):
+    """Targets per case priority, counted on a business-hours calendar (none: around the clock).
+    A case within `warn_before_minutes` of a breach alerts supervisors and raises the routing
+    priority of its waiting interactions by `boost_priority`."""
+
+    calendar: str | None = None
+    warn_before_minutes: float = Field(default=30, ge=0)
+    boost_priority: int = Field(default=10, ge=0, le=100)
+    targets: dict[CasePriority, SlaTargetsConfig] = Field(default_factory=_default_targets)
+
+
+class StageConfig(_Strict):
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$")
+    label: str = ""
+    probability: int = Field(ge=0, le=100)
+    outcome: Literal["won", "lost"] | None = None  # a closing stage
+
+
+def _default_stages() -> list[StageConfig]:
+    return [StageConfig(name="new", label="New", probability=10),
+            StageConfig(name="qualified", label="Qualified", probability=25),
+            StageConfig(name="proposal", label="Proposal", probability=50),
+            StageConfig(name="negotiation", label="Negotiation", probability=75),
+            StageConfig(name="won", label="Won", probability=100, outcome="won"),
+            StageConfig(name="lost", label="Lost", probability=0, outcome="lost")]
+
+
+class SalesConfig(_Strict):
+    currency: str = Field(default="USD", pattern=r"^[A-Z]{3}$")
+    stages: list[StageConfig] = Field(default_factory=_default_stages, min_length=2)
+
+
+class AttributeConfig(_Strict):
+    """A custom field on every customer of the workspace."""
+
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]{0,62}$")
+    label: str = ""
+    type: Literal["text", "number", "date", "choice"]
+    choices: list[str] = Field(default_factory=list)
+
+
+class WebhookConfig(_Strict):
+    """An outside system told of events: POSTed JSON signed with HMAC-SHA256 of the secret."""
+
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$")
+    url: str
+    secret_env: str = Field(pattern=r"^[A-Z_][A-Z0-9_]*$")
+    events: list[str] = Field(default_factory=lambda: ["interaction.*", "case.*", "lead.*",
+                                                       "opportunity.*"], min_length=1)
+
+
 class FileConfig(_Strict):
     """The TOML file, as typed data."""
 
@@ -225,6 +296,10 @@ class FileConfig(_Strict):
     queues: list[QueueConfig] = Field(min_length=1)
     channels: ChannelsConfig = ChannelsConfig()
     canned_responses: list[CannedResponse] = Field(default_factory=list)
+    sla: SlaConfig = SlaConfig()
+    sales: SalesConfig = SalesConfig()
+    customer_attributes: list[AttributeConfig] = Field(default_factory=list)
+    webhooks: list[WebhookConfig] = Field(default_factory=list)
 
     @field_validator("capacity")
     @classmethod
@@ -272,6 +347,8 @@ class Environment:
     email_address: str | None
     # The passwords of the configured mailboxes, by the variable each names (password_env).
     mailbox_passwords: dict[str, str] = field(default_factory=dict)
+    # The webhooks' signing secrets, by the variable each names (secret_env).
+    webhook_secrets: dict[str, str] = field(default_factory=dict)
     # Set only by `contactcenter demo`: Twilio is the built-in sandbox at /sandbox.
     demo_sandbox: bool = False
 
@@ -289,7 +366,9 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     file = read_config_file(env.config_path)
     env = replace(env, mailbox_passwords={
         box.password_env: environ[box.password_env] for box in file.channels.email.mailboxes
-        if box.password_env in environ})
+        if box.password_env in environ},
+        webhook_secrets={hook.secret_env: environ[hook.secret_env] for hook in file.webhooks
+                         if environ.get(hook.secret_env)})
     check_references(file)
     check_channel_secrets(file, env)
     return Settings(file=file, env=env)
@@ -392,6 +471,34 @@ def check_references(cfg: FileConfig) -> None:
             raise ConfigError(f"canned_responses[{i}].shortcut", f"/{shortcut} is defined twice")
     for origin in ch.webchat.allowed_origins:
         _check_url("channels.webchat.allowed_origins", origin, ("http", "https"))
+    _check_crm(cfg)
+
+
+def _check_crm(cfg: FileConfig) -> None:
+    if cfg.sla.calendar is not None and cfg.sla.calendar not in cfg.calendars:
+        raise ConfigError("sla.calendar", f"unknown calendar {cfg.sla.calendar!r}")
+    for priority in CASE_PRIORITIES:
+        if priority not in cfg.sla.targets:
+            raise ConfigError("sla.targets", f"no targets for priority {priority!r}")
+    stages = [s.name for s in cfg.sales.stages]
+    for i, name in enumerate(stages):
+        if stages.index(name) != i:
+            raise ConfigError(f"sales.stages[{i}].name", f"stage {name!r} is defined twice")
+    if all(s.outcome is not None for s in cfg.sales.stages):
+        raise ConfigError("sales.stages", "at least one stage must be open (no outcome)")
+    names = [a.name for a in cfg.customer_attributes]
+    for i, attribute in enumerate(cfg.customer_attributes):
+        if names.index(attribute.name) != i:
+            raise ConfigError(f"customer_attributes[{i}].name",
+                              f"attribute {attribute.name!r} is defined twice")
+        if (attribute.type == "choice") != bool(attribute.choices):
+            raise ConfigError(f"customer_attributes[{i}].choices",
+                              "a choice attribute needs choices; other types take none")
+    hooks = [h.name for h in cfg.webhooks]
+    for i, hook in enumerate(cfg.webhooks):
+        if hooks.index(hook.name) != i:
+            raise ConfigError(f"webhooks[{i}].name", f"webhook {hook.name!r} is defined twice")
+        _check_url(f"webhooks[{i}].url", hook.url, ("http", "https"))
 
 
 def _check_step(
@@ -451,6 +558,10 @@ def check_channel_secrets(cfg: FileConfig, env: Environment) -> None:
             "needs CC_IMAP_HOST, CC_IMAP_USER, CC_IMAP_PASSWORD, CC_SMTP_HOST and "
             "CC_EMAIL_ADDRESS in the environment",
         )
+    for i, hook in enumerate(cfg.webhooks):
+        if hook.secret_env not in env.webhook_secrets:
+            raise ConfigError(f"webhooks[{i}].secret_env",
+                              f"{hook.secret_env} is not set in the environment")
     for i, box in enumerate(cfg.channels.email.mailboxes):
         if cfg.channels.email.enabled and box.password_env not in env.mailbox_passwords:
             raise ConfigError(f"channels.email.mailboxes[{i}].password_env",

@@ -32,11 +32,11 @@ def engine_config(cfg: FileConfig) -> EngineConfig:
         reoffer_after_seconds=cfg.routing.reoffer_after_seconds,
         disconnect_grace_seconds=cfg.routing.disconnect_grace_seconds,
         fallback_queues={channel: cfg.default_queue(channel) for channel in CHANNELS},
-        calendars={name: _calendar(cal) for name, cal in cfg.calendars.items()},
+        calendars={name: calendar_of(cal) for name, cal in cfg.calendars.items()},
     )
 
 
-def _calendar(cal: CalendarConfig) -> Calendar:
+def calendar_of(cal: CalendarConfig) -> Calendar:
     return Calendar(
         timezone=cal.timezone,
         weekly={i: parse_hours(getattr(cal, day)) for i, day in enumerate(DAYS)
@@ -53,7 +53,7 @@ def closed_behaviour(cfg: FileConfig, queue_name: str, channel: Channel,
     queue = next((q for q in cfg.queues if q.name == queue_name), None)
     if queue is None or queue.calendar is None or queue.calendar not in cfg.calendars:
         return None
-    if _calendar(cfg.calendars[queue.calendar]).is_open(at):
+    if calendar_of(cfg.calendars[queue.calendar]).is_open(at):
         return None
     return queue.closed.get(channel, "keep_waiting")
 

@@ -51,6 +51,7 @@ from routing.model import (
     OfferEnded,
     OfferRejected,
     Presence,
+    PriorityRaised,
     QueueSpec,
     Requeued,
     Transferred,
@@ -535,6 +536,14 @@ class Engine:
             self._enqueue(it, now, out)
         if released is not None:
             self._match_agent(released, now, out)  # the freed agent takes other waiting work
+
+    def _on_PriorityRaised(self, e: PriorityRaised, now: float, out: list[Decision]) -> None:
+        it = self.interactions.get(e.interaction_id)
+        if it is None or e.priority <= it.priority:
+            return
+        it.priority = e.priority
+        if it.state == "waiting":  # re-keyed in its bucket; the old heap entry is now stale
+            self._enqueue(it, now, out)
 
     # Escalation and maximum wait
 

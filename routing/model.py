@@ -154,9 +154,19 @@ class Transferred:
     priority_bump: int = 0
 
 
+@dataclass(frozen=True)
+class PriorityRaised:
+    """The interaction matters more now (its case is close to an SLA breach): it moves up
+    among the waiting work, its arrival time kept."""
+
+    interaction_id: str
+    priority: int
+    reason: str = ""
+
+
 Event = (AgentLoggedIn | AgentSkillsChanged | AgentPresenceChanged | AgentDisconnected
          | AgentReconnected | InteractionArrived | OfferAccepted | OfferRejected | CustomerLeft
-         | InteractionCompleted | WrapupFinished | Transferred)
+         | InteractionCompleted | WrapupFinished | Transferred | PriorityRaised)
 
 
 # Decisions: what the engine wants done, each with its reason.

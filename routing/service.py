@@ -47,6 +47,7 @@ from routing.model import (
     OfferAccepted,
     OfferEnded,
     OfferRejected,
+    PriorityRaised,
     Transferred,
     WrapupFinished,
 )
@@ -291,6 +292,9 @@ class RoutingService:
             return Transferred(iid, to_queue=data["queue"],
                                to_agent=None if data["agent"] is None else str(data["agent"]),
                                priority_bump=data["priority_bump"])
+        if kind == "interaction.priority":
+            data = json.loads(fields[b"data"])
+            return PriorityRaised(iid, int(data["priority"]), data.get("reason", ""))
         simple: dict[str, Callable[[], Event]] = {
             "offer.accept": lambda: OfferAccepted(iid, actor),
             "offer.reject": lambda: OfferRejected(iid, actor),

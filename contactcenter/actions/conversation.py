@@ -6,7 +6,7 @@ from __future__ import annotations
 import contextlib
 import time
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import asyncpg
 
@@ -15,6 +15,7 @@ from contactcenter.actions import uploads
 from contactcenter.actions.sms import is_opted_out
 from contactcenter.actions.work import request
 from contactcenter.core import Core
+from contactcenter.crm import wrapup
 from contactcenter.errors import Conflict, Forbidden, InputError, NotFound
 from contactcenter.events import Event
 from contactcenter.notices import InteractionInfo, counterpart_notices, message_notices
@@ -153,8 +154,10 @@ async def typing(core: Core, workspace_id: int, interaction_id: int, side: Side,
 
 
 async def save_wrapup(core: Core, workspace_id: int, user_id: int, interaction_id: int,
-                      disposition: str, notes: str) -> None:
-    """Record the disposition and notes, and end wrap-up now rather than at its deadline.
+                      disposition: str, notes: str,
+                      case_id: int | None = None) -> dict[str, Any]:
+    """Record the disposition and notes, do what the disposition says to the workflow (open or
+    update a case, create a lead), and end wrap-up now rather than at its deadline.
 
     Accepted after the deadline too (the interaction has closed meanwhile): the agent was still
     typing, and what they typed is worth keeping.
@@ -175,11 +178,20 @@ async def save_wrapup(core: Core, workspace_id: int, user_id: int, interaction_i
         await conn.execute(
             "UPDATE interactions SET disposition = $2, wrapup_notes = $3 WHERE id = $1",
             interaction_id, disposition, notes)
+        interaction = await conn.fetchrow(
+            """SELECT i.id, i.customer_id, i.channel, i.subject, i.created_at, i.case_id,
+                      i.lead_id, q.name AS queue
+               FROM interactions i JOIN queues q ON q.id = i.queue_id WHERE i.id = $1""",
+            interaction_id)
+        linked, workflow = await wrapup.apply_disposition(
+            conn, core.config, workspace_id, user_id, interaction,
+            core.config.dispositions[disposition].action, notes, case_id)
         logged = await events.record(conn, Event(
-            "interaction.disposition", workspace_id, {"disposition": disposition},
+            "interaction.disposition", workspace_id, {"disposition": disposition, **linked},
             interaction_id=interaction_id, customer_id=conv.info.customer_id,
             actor_user_id=user_id))
-    await events.publish(core.redis, [logged])
+    await events.publish(core.redis, [logged, *workflow])
     if conv.state == "wrapup":
         with contextlib.suppress(Conflict):  # the wrap-up deadline passed meanwhile
             await request(core, workspace_id, user_id, interaction_id, "interaction.wrapup_done")
+    return linked

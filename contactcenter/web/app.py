@@ -22,10 +22,12 @@ from channels.twilio_sms import sender as sms_sender
 from channels.twilio_voice import adapter as voice_adapter
 from channels.twilio_voice import bridger as voice_bridger
 from channels.webchat import adapter as webchat
+from contactcenter import outgoing_webhooks
 from contactcenter.core import Core, connect_redis
+from contactcenter.crm import keeper
 from contactcenter.settings import Settings
 from contactcenter.store.db import create_pool
-from contactcenter.web import auth, conversations, flagged, health, work
+from contactcenter.web import auth, case_status, conversations, crm, flagged, health, work
 from contactcenter.web.errors import json_errors
 from contactcenter.web.feed_hub import FeedHub
 from contactcenter.web.keys import API_ROUTES, CORE, FEED_HUB, SETTINGS, SOCKETS, WORKSPACE_ID
@@ -110,17 +112,20 @@ def create_app(settings: Settings, database_url: str, redis_url: str) -> web.App
     app.cleanup_ctx.append(smtp_sender.sender_context)
     app.cleanup_ctx.append(sms_sender.sender_context)
     app.cleanup_ctx.append(voice_bridger.bridger_context)
+    app.cleanup_ctx.append(keeper.keeper_context)
+    app.cleanup_ctx.append(outgoing_webhooks.dispatcher_context)
     sockets: weakref.WeakKeyDictionary[web.WebSocketResponse, str] = weakref.WeakKeyDictionary()
     app[SOCKETS] = sockets
     app.on_shutdown.append(_close_sockets)
-    groups = [health.routes, auth.routes, work.routes, conversations.routes, flagged.routes,
-              sms_adapter.routes, voice_adapter.routes, docs]
+    groups = [health.routes, auth.routes, work.routes, conversations.routes, crm.routes,
+              flagged.routes, sms_adapter.routes, voice_adapter.routes, docs]
     app[API_ROUTES] = groups
     for group in groups:
         group.add_to(app)
     home.add_routes(app)
     console_page.add_routes(app)
     webchat.add_routes(app)
+    case_status.add_routes(app)
     if settings.env.demo_sandbox:
         sandbox.add_routes(app)
     return app

@@ -43,6 +43,9 @@ class ReadUpTo(BaseModel):
 class Wrapup(BaseModel):
     disposition: str = Field(max_length=64)
     notes: str = Field(default="", max_length=conversation.MAX_NOTES_CHARS)
+    case_id: int | None = Field(default=None, ge=1, description=(
+        "for a disposition that updates a case: which one (default: the customer's most "
+        "recently active case)"))
 
 
 @routes.route(
@@ -125,7 +128,8 @@ async def post_typing(request: web.Request) -> web.Response:
 @routes.route(
     "POST", "/api/interactions/{interaction_id}/wrapup",
     summary="Record the disposition and notes, and end wrap-up", body=Wrapup,
-    responses={202: Response("recorded; the router ends wrap-up"),
+    responses={202: Response("recorded (with the case_id or lead_id the disposition linked); "
+                             "the router ends wrap-up", _OBJECT),
                400: Response("a disposition this queue does not offer"),
                401: Response("not logged in"), 403: Response("missing CSRF token"),
                404: Response("no such interaction"),
@@ -134,9 +138,10 @@ async def post_typing(request: web.Request) -> web.Response:
 async def post_wrapup(request: web.Request) -> web.Response:
     session = await require_session(request)
     body = await read_body(request, Wrapup)
-    await conversation.save_wrapup(request.app[CORE], session.workspace_id, session.user_id,
-                                   path_id(request, "interaction_id"), body.disposition, body.notes)
-    return web.json_response({"status": "recorded"}, status=202)
+    linked = await conversation.save_wrapup(
+        request.app[CORE], session.workspace_id, session.user_id,
+        path_id(request, "interaction_id"), body.disposition, body.notes, body.case_id)
+    return web.json_response({"status": "recorded", **linked}, status=202)
 
 
 @routes.route(

@@ -1,0 +1,522 @@
+"""REST resources of the workflows: customers (search, edit, identities, duplicates, merge and
+its undo, notes, timeline), cases, leads, opportunities (board and forecast) and tasks. Lists
+page by id (`after`) or time (`before`) and say where the next page starts."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, Literal
+
+from aiohttp import web
+from pydantic import BaseModel, Field
+
+from contactcenter.crm import cases, customers, sales, tasks, timeline
+from contactcenter.errors import InputError, NotFound
+from contactcenter.events import publish
+from contactcenter.identity import IdentityKind
+from contactcenter.web.auth import require_session, require_supervisor
+from contactcenter.web.errors import path_id, read_body
+from contactcenter.web.keys import CORE
+from contactcenter.web.openapi import ApiRoutes, Response
+
+routes = ApiRoutes(tag="crm")
+
+_OBJECT: dict[str, Any] = {"type": "object"}
+_AUTH = {401: Response("not logged in"), 403: Response("missing CSRF token")}
+
+
+def _query_int(request: web.Request, name: str, default: int) -> int:
+    text = request.query.get(name, "")
+    if not text:
+        return default
+    if not text.isdigit() or len(text) > 18:
+        raise InputError("bad_query", f"{name} must be a whole number")
+    return int(text)
+
+
+def _query_time(request: web.Request, name: str) -> datetime | None:
+    text = request.query.get(name, "")
+    if not text:
+        return None
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise InputError("bad_query", f"{name} must be an ISO 8601 time") from None
+    if value.tzinfo is None:
+        raise InputError("bad_query", f"{name} needs a time zone")
+    return value
+
+
+# ---- customers -------------------------------------------------------------------------------
+
+class CustomerChanges(BaseModel):
+    name: str | None = Field(default=None, max_length=200)
+    attributes: dict[str, Any] | None = Field(
+        default=None, description="custom attributes (null removes one)")
+    tags: list[str] | None = Field(default=None, max_length=50)
+    company: str | None = Field(default=None, max_length=200, description='"" removes it')
+    consent: dict[Literal["sms", "email", "voice", "chat"], bool] | None = Field(
+        default=None, description="per channel: true = opted out")
+
+
+class NewIdentity(BaseModel):
+    kind: Literal["phone", "email"]
+    address: str = Field(max_length=320)
+
+
+class MergeRequest(BaseModel):
+    merge: int = Field(ge=1, description="the customer whose record joins this one")
+
+
+class NoteBody(BaseModel):
+    body: str = Field(max_length=10_000)
+
+
+@routes.route("GET", "/api/customers", summary="Search customers by name, phone or email "
+              "(q), tag, company and attribute (attr.NAME=value); pages by id",
+              responses={200: Response("customers and next_after", _OBJECT), **_AUTH})
+async def list_customers(request: web.Request) -> web.Response:
+    session = await require_session(request)
+    attributes = {k.removeprefix("attr."): v for k, v in request.query.items()
+                  if k.startswith("attr.")}
+    async with request.app[CORE].pool.acquire() as conn:
+        found = await customers.search(
+            conn, session.workspace_id, text=request.query.get("q", "")[:200],
+            tag=request.query.get("tag"), company=request.query.get("company"),
+            attributes=attributes, after=_query_int(request, "after", 0),
+            limit=_query_int(request, "limit", 50))
+    return web.json_response(found)
+
+
+@routes.route("PATCH", "/api/customers/{customer_id}", body=CustomerChanges,
+              summary="Change a customer's name, attributes, tags, company or consent",
+              responses={204: Response("changed"), 400: Response("a bad value"), **_AUTH,
+                         404: Response("no such customer"),
+                         409: Response("merged into another record")})
+async def patch_customer(request: web.Request) -> web.Response:
+    session = await require_session(request)
+    body = await read_body(request, CustomerChanges)
+    await customers.update(request.app[CORE], session.workspace_id, session.user_id,
+                           path_id(request, "customer_id"), customers.CustomerPatch(
+                               body.name, body.attributes, body.tags, body.company,
+                               None if body.consent is None
+                               else {str(k): v for k, v in body.consent.items()}))
+    return web.Response(status=204)
+
+
+@routes.route("POST", "/api/customers/{customer_id}/identities", body=NewIdentity,
+              summary="Add a phone or email the customer gave: their messages from it join "
+                      "this record",
+              responses={201: Response("added, normalised", _OBJECT),
+                         400: Response("not a phone number or email"), **_AUTH,
+                         404: Response("no such customer"),
+                         409: Response("it belongs to another customer (merge them)")})
+async def post_identity(request: web.Request) -> web.Response:
+    session = await require_session(request)
+    body = await read_body(request, NewIdentity)
+    kind: IdentityKind = body.kind
+    try:
+        added = await customers.add_identity(request.app[CORE], session.workspace_id,
+                                             session.user_id, path_id(request, "customer_id"),
+                                             kind, body.address)
+    except customers.IdentityTaken as taken:
+        return web.json_response({"error": taken.code, "message": taken.message,
+                                  "customer_id": taken.owner}, status=409)
+    return web.json_response(added, status=201)
+
+
+@routes.route("GET", "/api/customers/{customer_id}/duplicates",
+              summary="Records that are probably the same person, with why",
+              responses={200: Response("candidates", _OBJECT), **_AUTH,
+                         404: Response("no such customer")})
+async def get_duplicates(request: web.Request) -> web.Response:
+    session = await require_session(request)
+    async with request.app[CORE].pool.acquire() as conn:
+        found = await customers.duplicates_of(conn, session.workspace_id,
+                                              path_id(request, "customer_id"))
+    return web.json_response({"duplicates": found})
+
+
+@routes.route("POST", "/api/customers/{customer_id}/merge", body=MergeRequest,
+              summary="Merge another record into this one (identities, interactions, cases, "
+                      "leads, opportunities, notes, history); audited and reversible",
+              responses={200: Response("merged; audit_id undoes it", _OBJECT),
+                         400: Response("the same record"), **_AUTH,
+                         404: Response("no such customer"),
+                         409: Response("one of them was merged already")})
+async def post_merge(request: web.Request) -> web.Response:
+    session = await require_session(request)
+    body = await read_body(request, MergeRequest)
+    audit_id = await customers.merge(request.app[CORE], session.workspace_id, session.user_id,
+                                     path_id(request, "customer_id"), body.merge)
+    return web.json_response({"audit_id": audit_id})
+
+
+@routes.route("POST", "/api/audit/{audit_id}/undo",
+              summary="Undo a merge from the audit log (supervisors)",
+              responses={204: Response("undone"), **_AUTH,
+                         404: Response("no such merge"), 409: Response("already undone")})
+async def post_undo(request: web.Request) -> web.Response:
+    session = await require_supervisor(request)
+    await customers.undo_merge(request.app[CORE], session.workspace_id, session.user_id,
+                               path_id(request, "audit_id"))
+    return web.Response(status=204)
+
+
+@routes.route("GET", "/api/customers/{customer_id}/audit",
+              summary="What people changed on this record (merges and their undoing)",
+              responses={200: Response("entries, newest first", _OBJECT), **_AUTH})
+async def get_audit(request: web.Request) -> web.Response:
+    session = await require_session(request)
+    async with request.app[CORE].pool.acquire() as conn:
+        entries = await customers.audit_trail(conn, session.workspace_id,
+                                              path_id(request, "customer_id"))
+    return web.json_response({"entries": entries})
+
+
+@routes.route("POST", "/api/customers/{customer_id}/notes", body=NoteBody,
+              summary="A note on the customer's record",
+              responses={201: Response("added", _OBJECT), 400: Response("empty"), **_AUTH,
+                         404: Response("no such customer")})
+async def post_customer_note(request: web.Request) -> web.Response:
+    session = await require_session(request)
+    body = await read_body(request, NoteBody)
+    note_id = await customers.add_note(request.app[CORE], session.workspace_id,
+                                       session.user_id, path_id(request, "customer_id"),
+                                       body.body)
+    return web.json_response({"id": note_id}, status=201)
+
+
+@routes.route("GET", "/api/customers/{customer_id}/timeline",
+              summary="Every interaction, message, call, case, lead, opportunity and note, "
+                      "newest first; pages by time (before)",
+              responses={200: Response("items and next_before", _OBJECT), **_AUTH,
+                         404: Response("no such customer")})
+async def get_timeline(request: web.Request) -> web.Response:
+    session = await require_session(request)
+    cid = path_id(request, "customer_id")
+    async with request.app[CORE].pool.acquire() as conn:
+        if not await conn.fetchval("SELECT true FROM customers WHERE id = $1 AND "
+                                   "workspace_id = $2", cid, session.workspace_id):
+            raise NotFound("no_such_customer", f"no customer {cid}")
+        found = await timeline.timeline(conn, cid, before=_query_time(request, "before"),
+                                        limit=_query_int(request, "limit", 50))
+    return web.json_response(found)
+
+
+# ---- cases -----------------------------------------------------------------------------------
+
+CasePriority = Literal["low", "normal", "high", "urgent"]
+
+
+class NewCase(BaseModel):
+    customer_id: int = Field(ge=1)
+    subject: str = Field(max_length=200)
+    priority: CasePriority = "normal"
+    category: str = Field(default="", max_length=100)
+    team: str | None = Field(default=None, description="a queue name")
+    owner_user_id: int | None = None
+    interaction_id: int | None = Field(default=None, description="link this interaction")
+
+
+class CaseChanges(BaseModel):
+    status: Literal["new", "open", "pending", "resolved", "closed"] | None = None
+    priority: CasePriority | None = None
+    owner_user_id: int | None = None
+    category: str | None = Field(default=None, max_length=100)
+    team: str | None = None
+    link_interaction: int | None = Field(default=None, description="link another interaction")
+
+
+@routes.route("POST", "/api/cases", body=NewCase, summary="Open a case (SLA clocks start)",
+              responses={201: Response("the case", _OBJECT), 400: Response("a bad value"),
+                         **_AUTH})
+async def post_case(request: web.Request) -> web.Response:
+    session = await require_session(request)
+    body = await read_body(request, NewCase)
+    core = request.app[CORE]
+    async with core.pool.acquire() as conn, conn.transaction():
+        owner = await conn.fetchval("SELECT id FROM customers WHERE id = $1 AND "
+                                    "workspace_id = $2 AND merged_into IS NULL",
+                                    body.customer_id, session.workspace_id)
+        if owner is None:
+            raise InputError("bad_customer", f"no customer {body.customer_id}")
+        if body.interaction_id is not None and await conn.fetchval(
+                "SELECT customer_id FROM interactions WHERE id = $1 AND workspace_id = $2",
+                body.interaction_id, session.workspace_id) != body.customer_id:
+            raise InputError("bad_interaction",
+                             f"interaction {body.interaction_id} is not this customer's")
+        case_id, logged = await cases.open_case(
+            conn, core.config, session.workspace_id, session.user_id, body.customer_id,
+            body.subject, priority=body.priority, category=body.category, team=body.team,
+            owner_user_id=body.owner_user_id, interaction_id=body.interaction_id)
+        view = await cases.get(conn, core.config, session.workspace_id, case_id)
+    await publish(core.redis, [logged])
+    return web.json_response(view, status=201)
+
+
+@routes.route("GET", "/api/cases", summary="Cases, filtered by status, customer, owner, "
+              "priority or breached=true; pages by id",
+              responses={200: Response("cases and next_after", _OBJECT), **_AUTH})
+async def list_cases(request: web.Request) -> web.Response:
+    session = await require_session(request)
+    core = request.app[CORE]
+    where = ["c.workspace_id = $1", "c.id > $2"]
+    args: list[Any] = [session.workspace_id, _query_int(request, "after", 0)]
+    for key, column in (("status", "c.status"), ("priority", "c.priority")):
+        if request.query.get(key):
+            args.append(request.query[key])
+            where.append(f"{column} = ${len(args)}")
+    for key in ("customer_id", "owner_user_id"):
+        if request.query.get(key):
+            args.append(_query_int(request, key, 0))
+            where.append(f"c.{key} = ${len(args)}")
+    if request.query.get("breached") == "true":
+        where.append("EXISTS (SELECT 1 FROM sla_breaches b WHERE b.case_id = c.id)")
+    limit = max(1, min(_query_int(request, "limit", 50), 200))
+    async with core.pool.acquire() as conn:
+        rows = await conn.fetch(f"{cases.CASES} WHERE {' AND '.join(where)} ORDER BY c.id "
+                                f"LIMIT {limit + 1}", *args)
+        now = await conn.fetchval("SELECT now()")
+    calendar = cases.sla_calendar(core.config)
+    page = [cases.case_view(r, calendar, now) for r in rows[:limit]]
+    return web.json_response({"cases": page,
+                              "next_after": page[-1]["id"] if len(rows) > limit else None})
+
+
+@routes.route("GET", "/api/cases/{case_id}", summary="A case with its SLA timers and "
+              "interactions", responses={200: Response("the case", _OBJECT), **_AUTH,
+                                         404: Response("no such case")})
+async def get_case(request: web.Request) -> web.Response:
+    session = await require_session(request)
+    core = request.app[CORE]
+    async with core.pool.acquire() as conn:
+        view = await cases.get(conn, core.config, session.workspace_id,
+                               path_id(request, "case_id"))
+    return web.json_response(view)
+
+
+@routes.route("PATCH", "/api/cases/{case_id}", body=CaseChanges,
+              summary="Change status (pending stops the resolution clock), priority, owner, "
+                      "category or team, or link an interaction",
+              responses={200: Response("the case", _OBJECT), 400: Response("a bad value"),
+                         **_AUTH, 404: Response("no such case"),
+                         409: Response("a status change the workflow does not allow")})
+async def patch_case(request: web.Request) -> web.Response:
+    session = await require_session(request)
+    body = await read_body(request, CaseChanges)
+    core = request.app[CORE]
+    case_id = path_id(request, "case_id")
+    await cases.change(core, session.workspace_id, session.user_id, case_id,
+                       status=body.status, priority=body.priority,
+                       owner_user_id=body.owner_user_id, category=body.category, team=body.team)
+    if body.link_interaction is not None:
+        async with core.pool.acquire() as conn, conn.transaction():
+            logged = await cases.link_interaction(conn, session.workspace_id, session.user_id,
+                                                  case_id, body.link_interaction)
+        await publish(core.redis, [logged])
+    async with core.pool.acquire() as conn:
+        view = await cases.get(conn, core.config, session.workspace_id, case_id)
+    return web.json_response(view)
+
+
+# ---- leads, opportunities --------------------------------------------------------------------
+
+class NewLead(BaseModel):
+    customer_id: int = Field(ge=1)
+    title: str = Field(max_length=200)
+    interaction_id: int | None = None
+    notes: str = Field(default="", max_length=5000)
+
+
+class LeadChanges(BaseModel):
+    status: Literal["new", "qualified", "disqualified"]
+
+
+class Conversion(BaseModel):
+    name: str = Field(default="", max_length=200)
+    amount: Decimal = Field(ge=0, lt=Decimal("1e12"))
+    currency: str | None = Field(default=None, pattern=r"^[A-Z]{3}$")
+    expected_close: date | None = None
+    stage: str | None = None
+    owner_user_id: int | None = None
+
+
+class OpportunityChanges(BaseModel):
+    stage: str | None = None
+    amount: Decimal | None = Field(default=None, ge=0, lt=Decimal("1e12"))
+    probability: int | None = Field(default=None, ge=0, le=100)
+    expected_close: date | None = None
+    name: str | None = Field(default=None, max_length=200)
+    owner_user_id: int | None = None
+
+
+@routes.route("POST", "/api/leads", body=NewLead, summary="Create a lead",
+              responses={201: Response("created", _OBJECT), 400: Response("a bad value"),
+                         **_AUTH})
+async def post_lead(request: web.Request) -> web.Response:
+    session = await require_session(request)
+    body = await read_body(request, NewLead)
+    core = request.app[CORE]
+    async with core.pool.acquire() as conn, conn.transaction():
+        channel = None
+        if body.interaction_id is not None:
+            channel = await conn.fetchval(
+                "SELECT channel FROM interactions WHERE id = $1 AND customer_id = $2",
+                body.interaction_id, body.customer_id)
+            if channel is None:
+                raise InputError("bad_interaction",
+                                 f"interaction {body.interaction_id} is not this customer's")
+        if not await conn.fetchval("SELECT true FROM customers WHERE id = $1 AND "
+                                   "workspace_id = $2", body.customer_id, session.workspace_id):
+            raise InputError("bad_customer", f"no customer {body.customer_id}")
+        lead_id, logged = await sales.create_lead(
+            conn, session.workspace_id, session.user_id, body.customer_id, body.title,
+            interaction_id=body.interaction_id, source_channel=channel,
+            owner_user_id=session.user_id, notes=body.notes)
+    await publish(core.redis, [logged])
+    return web.json_response({"id": lead_id}, status=201)
+
+
+@routes.route("GET", "/api/leads", summary="Leads, filtered by status or customer; pages by id",
+              responses={200: Response("leads and next_after", _OBJECT), **_AUTH})
+async def list_leads(request: web.Request) -> web.Response:
+    session = await require_session(request)
+    where = ["workspace_id = $1", "id > $2"]
+    args: list[Any] = [session.workspace_id, _query_int(request, "after", 0)]
+    if request.query.get("status"):
+        args.append(request.query["status"])
+        where.append(f"status = ${len(args)}")
+    if request.query.get("customer_id"):
+        args.append(_query_int(request, "customer_id", 0))
+        where.append(f"customer_id = ${len(args)}")
+    limit = max(1, min(_query_int(request, "limit", 50), 200))
+    rows = await request.app[CORE].pool.fetch(
+        f"SELECT * FROM leads WHERE {' AND '.join(where)} ORDER BY id LIMIT {limit + 1}", *args)
+    page = [{"id": r["id"], "customer_id": r["customer_id"], "title": r["title"],
+             "status": r["status"], "source_channel": r["source_channel"],
+             "interaction_id": r["interaction_id"], "owner_user_id": r["owner_user_id"],
+             "created_at": r["created_at"].isoformat()} for r in rows[:limit]]
+    return web.json_response({"leads": page,
+                              "next_after": page[-1]["id"] if len(rows) > limit else None})
+
+
+@routes.route("PATCH", "/api/leads/{lead_id}", body=LeadChanges, summary="Qualify or "
+              "disqualify a lead", responses={204: Response("changed"), **_AUTH,
+                                              404: Response("no such lead"),
+                                              409: Response("already converted")})
+async def patch_lead(request: web.Request) -> web.Response:
+    session = await require_session(request)
+    body = await read_body(request, LeadChanges)
+    await sales.set_lead_status(request.app[CORE], session.workspace_id, session.user_id,
+                                path_id(request, "lead_id"), body.status)
+    return web.Response(status=204)
+
+
+@routes.route("POST", "/api/leads/{lead_id}/convert", body=Conversion,
+              summary="Convert a lead into an opportunity on the pipeline",
+              responses={201: Response("the opportunity", _OBJECT), **_AUTH,
+                         404: Response("no such lead"),
+                         409: Response("converted or disqualified already")})
+async def post_convert(request: web.Request) -> web.Response:
+    session = await require_session(request)
+    body = await read_body(request, Conversion)
+    core = request.app[CORE]
+    opportunity_id = await sales.convert(
+        core, session.workspace_id, session.user_id, path_id(request, "lead_id"),
+        name=body.name, amount=sales.amount_of(body.amount), currency=body.currency,
+        expected_close=body.expected_close, stage_name=body.stage,
+        owner_user_id=body.owner_user_id)
+    row = await core.pool.fetchrow("SELECT * FROM opportunities WHERE id = $1", opportunity_id)
+    return web.json_response(sales.opportunity_view(row), status=201)
+
+
+@routes.route("PATCH", "/api/opportunities/{opportunity_id}", body=OpportunityChanges,
+              summary="Move an opportunity along the pipeline or change its figures",
+              responses={200: Response("the opportunity", _OBJECT), **_AUTH,
+                         400: Response("no such stage"), 404: Response("no such opportunity")})
+async def patch_opportunity(request: web.Request) -> web.Response:
+    session = await require_session(request)
+    body = await read_body(request, OpportunityChanges)
+    core = request.app[CORE]
+    oid = path_id(request, "opportunity_id")
+    await sales.update_opportunity(core, session.workspace_id, session.user_id, oid,
+                                   body.model_dump(exclude_none=True))
+    row = await core.pool.fetchrow("SELECT * FROM opportunities WHERE id = $1", oid)
+    return web.json_response(sales.opportunity_view(row))
+
+
+@routes.route("GET", "/api/opportunities/board", summary="The pipeline by stage",
+              responses={200: Response("one column per stage", _OBJECT), **_AUTH})
+async def get_board(request: web.Request) -> web.Response:
+    session = await require_session(request)
+    core = request.app[CORE]
+    async with core.pool.acquire() as conn:
+        columns = await sales.board(conn, core.config, session.workspace_id)
+    return web.json_response({"stages": columns})
+
+
+@routes.route("GET", "/api/opportunities/forecast",
+              summary="Weighted forecast per owner and period (period=month|quarter, owner)",
+              responses={200: Response("rows", _OBJECT), 400: Response("bad period"), **_AUTH})
+async def get_forecast(request: web.Request) -> web.Response:
+    session = await require_session(request)
+    owner = _query_int(request, "owner", 0) or None
+    async with request.app[CORE].pool.acquire() as conn:
+        rows = await sales.forecast(conn, session.workspace_id,
+                                    request.query.get("period", "month"), owner)
+    return web.json_response({"forecast": rows})
+
+
+# ---- tasks -----------------------------------------------------------------------------------
+
+class NewTask(BaseModel):
+    title: str = Field(max_length=300)
+    assignee_user_id: int | None = Field(default=None, description="default: me")
+    due_at: datetime
+    customer_id: int | None = None
+    case_id: int | None = None
+    lead_id: int | None = None
+    opportunity_id: int | None = None
+
+
+@routes.route("POST", "/api/tasks", body=NewTask, summary="A follow-up task with a due time",
+              responses={201: Response("created", _OBJECT), 400: Response("a bad value"),
+                         **_AUTH})
+async def post_task(request: web.Request) -> web.Response:
+    session = await require_session(request)
+    body = await read_body(request, NewTask)
+    links = {k: v for k in tasks.LINKS if (v := getattr(body, k)) is not None}
+    async with request.app[CORE].pool.acquire() as conn:
+        task_id = await tasks.create(conn, session.workspace_id, session.user_id, body.title,
+                                     body.assignee_user_id or session.user_id, body.due_at,
+                                     links)
+    return web.json_response({"id": task_id}, status=201)
+
+
+@routes.route("GET", "/api/tasks", summary="Tasks (assignee=me by default; open=false for "
+              "done ones too; overdue=true)",
+              responses={200: Response("tasks, soonest due first", _OBJECT), **_AUTH})
+async def list_tasks(request: web.Request) -> web.Response:
+    session = await require_session(request)
+    assignee = _query_int(request, "assignee", 0) or session.user_id
+    where = ["workspace_id = $1", "assignee_user_id = $2"]
+    if request.query.get("open", "true") != "false":
+        where.append("done_at IS NULL")
+    if request.query.get("overdue") == "true":
+        where.append("done_at IS NULL AND due_at < now()")
+    async with request.app[CORE].pool.acquire() as conn:
+        rows = await conn.fetch(f"SELECT * FROM tasks WHERE {' AND '.join(where)} "
+                                "ORDER BY due_at, id LIMIT 200", session.workspace_id, assignee)
+        now = await conn.fetchval("SELECT now()")
+    return web.json_response({"tasks": [tasks.task_view(r, now) for r in rows]})
+
+
+@routes.route("POST", "/api/tasks/{task_id}/done", summary="Mark a task done",
+              responses={204: Response("done"), **_AUTH, 404: Response("no such task")})
+async def post_task_done(request: web.Request) -> web.Response:
+    session = await require_session(request)
+    async with request.app[CORE].pool.acquire() as conn:
+        await tasks.complete(conn, session.workspace_id, path_id(request, "task_id"))
+    return web.Response(status=204)
