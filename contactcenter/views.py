@@ -148,10 +148,24 @@ async def customer(
 ) -> dict[str, Any] | None:
     """The customer panel: who they are, how to reach them, and everything they did with us."""
     row = await conn.fetchrow(
-        "SELECT id, display_name, created_at FROM customers WHERE id = $1 AND workspace_id = $2",
-        customer_id, workspace_id)
+        """SELECT c.id, c.display_name, c.created_at, c.attributes, c.tags, c.consent,
+                  c.merged_into, co.name AS company
+           FROM customers c LEFT JOIN companies co ON co.id = c.company_id
+           WHERE c.id = $1 AND c.workspace_id = $2""", customer_id, workspace_id)
     if row is None:
         return None
+    open_work = await conn.fetch(
+        """SELECT 'case' AS kind, id, subject AS title, status, priority AS detail,
+                  least(CASE WHEN first_response_at IS NULL THEN first_response_due END,
+                        next_response_due, resolution_due) AS due
+           FROM cases WHERE customer_id = $1 AND status NOT IN ('closed')
+           UNION ALL
+           SELECT 'lead', id, title, status, coalesce(source_channel, ''), NULL
+           FROM leads WHERE customer_id = $1 AND status IN ('new', 'qualified')
+           UNION ALL
+           SELECT 'opportunity', id, name, stage, amount || ' ' || currency, NULL
+           FROM opportunities WHERE customer_id = $1 AND closed_at IS NULL
+           ORDER BY 1, 2 DESC""", customer_id)
     identities = await conn.fetch(
         """SELECT kind, address FROM customer_identities WHERE customer_id = $1
            ORDER BY kind, id""", customer_id)
@@ -167,6 +181,15 @@ async def customer(
         "id": row["id"],
         "name": row["display_name"] or "Customer",
         "created_at": iso(row["created_at"]),
+        "company": row["company"],
+        "tags": list(row["tags"]),
+        "attributes": dict(row["attributes"]),
+        "consent": dict(row["consent"]),
+        "merged_into": row["merged_into"],
+        # Unfinished cases (with the nearest SLA deadline), leads and opportunities.
+        "workflow": [{"kind": r["kind"], "id": r["id"], "title": r["title"],
+                      "status": r["status"], "detail": r["detail"], "due": iso(r["due"])}
+                     for r in open_work],
         # A chat address is a random visitor id: it means nothing to a person.
         "identities": [{"kind": r["kind"],
                         "address": "web chat visitor" if r["kind"] == "chat" else r["address"]}

@@ -467,6 +467,23 @@
       panel.appendChild(h("ul", {cls: "ids"}, cu.identities.map(function (i) {
         return h("li", {}, [h("span", {cls: "muted", text: i.kind}), " ", h("span", {text: i.address})]);
       })));
+      if (cu.company || (cu.tags && cu.tags.length)) {
+        panel.appendChild(h("div", {cls: "tags"}, [cu.company ? h("span", {cls: "company", text: cu.company}) : null]
+          .concat((cu.tags || []).map(function (t) { return h("span", {cls: "tag", text: t}); }))));
+      }
+      if (cu.workflow && cu.workflow.length) {
+        panel.appendChild(h("h3", {text: "Open work"}));
+        panel.appendChild(h("ul", {cls: "workflow"}, cu.workflow.map(function (w) {
+          var label = {"case": "Case #", lead: "Lead #", opportunity: "Opportunity #"}[w.kind] + w.id;
+          var sla = null;
+          if (w.due) {  // the nearest SLA deadline of a case, counted down by tick()
+            sla = h("span", {cls: "sla", "data-due": w.due});
+          }
+          return h("li", {}, [h("div", {}, [h("b", {text: label}), " ", h("span", {text: w.title})]),
+                              h("div", {cls: "muted small"}, [w.status + (w.detail ? " \u00b7 " + w.detail : ""), sla ? " \u00b7 " : null, sla])]);
+        })));
+        tick();
+      }
       panel.appendChild(h("h3", {text: "History (" + cu.interactions.length + ")"}));
       panel.appendChild(h("ol", {cls: "history"}, cu.interactions.map(function (i) {
         return h("li", {cls: i.id === c.id ? "current" : ""}, [
@@ -644,6 +661,13 @@
       el.classList.toggle("urgent", left < 6);
     });
     document.querySelectorAll(".waited").forEach(function (el) { el.textContent = clock(since(el.getAttribute("data-since"))); });
+    document.querySelectorAll(".sla").forEach(function (el) {
+      var left = until(el.getAttribute("data-due")), hours = Math.floor(Math.abs(left) / 3600);
+      var text = (hours ? hours + " h " : "") + clock(Math.abs(left) % 3600);
+      el.textContent = left > 0 ? "SLA due in " + text : "SLA breached " + text + " ago";
+      el.classList.toggle("breached", left <= 0);
+      el.classList.toggle("soon", left > 0 && left < 1800);
+    });
     var c = S.convs.get(S.selected);
     $("wrapup-left").textContent = c && c.state === "wrapup" && c.wrapup_deadline ?
       "\u00b7 ends in " + clock(until(c.wrapup_deadline)) : "";

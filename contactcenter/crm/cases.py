@@ -67,6 +67,12 @@ async def open_case(conn: asyncpg.Connection, config: FileConfig, workspace_id: 
     if interaction_id is not None:
         await conn.execute("UPDATE interactions SET case_id = $2 WHERE id = $1",
                            interaction_id, case_id)
+        # Opened after the conversation (at wrap-up): the agent has answered already.
+        await conn.execute(
+            """UPDATE cases SET first_response_at = (
+                   SELECT min(created_at) FROM messages WHERE interaction_id = $2
+                     AND direction = 'outbound' AND author_user_id IS NOT NULL)
+               WHERE id = $1""", case_id, interaction_id)
     logged = await events.record(conn, Event(
         "case.opened", workspace_id, {"case_id": case_id, "priority": priority,
                                       "subject": subject},

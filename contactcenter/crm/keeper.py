@@ -83,13 +83,13 @@ class WorkflowKeeper(PollingWorker):
         gets in touch again is talking about it, so the new interaction joins it (and an
         at-risk case's priority boost reaches it)."""
         rows = await conn.fetch(
-            """UPDATE interactions i SET case_id = only.case_id
+            """UPDATE interactions i SET case_id = sole.case_id
                FROM (SELECT i2.id, min(c.id) AS case_id FROM interactions i2
                      JOIN cases c ON c.customer_id = i2.customer_id
                        AND c.status IN ('new', 'open', 'pending')
                      WHERE i2.workspace_id = $1 AND i2.state = 'queued' AND i2.case_id IS NULL
-                     GROUP BY i2.id HAVING count(*) = 1) only
-               WHERE i.id = only.id
+                     GROUP BY i2.id HAVING count(*) = 1) sole
+               WHERE i.id = sole.id
                RETURNING i.id, i.customer_id, i.case_id""", self.ws)
         for r in rows:
             logged.append(await events.record(conn, Event(

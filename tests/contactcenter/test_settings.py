@@ -88,6 +88,17 @@ BAD_CONFIGS = [
      {}, "calendars.office.mon", "closes before it opens"),
     ("bad number in an SMS rule", ("numbers = {}", 'numbers = { "+1415" = "sales" }', 1), {},
      "channels.sms.numbers.+1415", "E.164"),
+    ("SLA on an unknown calendar", ('[sla]\ncalendar = "office"', '[sla]\ncalendar = "ofice"', 1),
+     {}, "sla.calendar", "unknown calendar 'ofice'"),
+    ("a choice attribute without choices",
+     ('choices = ["free", "team", "enterprise"]', "choices = []", 1), {},
+     "customer_attributes[0].choices", "needs choices"),
+    ("a webhook without its secret",
+     ('# [[webhooks]]\n# name = "erp"\n# url = "https://erp.example.com/hooks/contact-center"\n'
+      '# secret_env = "CC_WEBHOOK_ERP_SECRET"',
+      '[[webhooks]]\nname = "erp"\nurl = "https://erp.example.com/hooks/contact-center"\n'
+      'secret_env = "CC_WEBHOOK_ERP_SECRET"', 1), {},
+     "webhooks[0].secret_env", "CC_WEBHOOK_ERP_SECRET is not set"),
     ("IMAP over something unknown", None,
      {"CC_IMAP_HOST": "imap.example.com", "CC_IMAP_TLS": "ssl3"}, "CC_IMAP_TLS",
      "must be one of tls, starttls, none"),

@@ -1,0 +1,46 @@
+"""The customer panel in a real Chromium: company, tags and the customer's open case with its
+SLA timer counting down."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from playwright.async_api import expect
+
+from channels.email.intake import Origin, take_in
+from contactcenter.core import Core
+from contactcenter.crm import cases
+from tests.browser.conftest import People
+from tests.browser.pages import Agent
+
+pytestmark = pytest.mark.browser
+
+CORPUS = Path(__file__).resolve().parents[1] / "fixtures" / "email"
+SCREENSHOT = Path(__file__).resolve().parents[2] / "test-artifacts" / "console-customer-panel.png"
+
+
+async def test_the_panel_shows_the_open_case_and_its_sla_timer(
+    people: People, base_url: str, agents: dict[str, str], core: Core, workspace_id: int
+) -> None:
+    ana = Agent(await people("ana"), base_url)
+    await ana.log_in(agents["ana"])
+    await take_in(core, workspace_id, (CORPUS / "iso8859_1_outlook.eml").read_bytes(),
+                  Origin("default", "support@northwind.test", "sales", 1, 4))
+    customer = await core.pool.fetchval("SELECT customer_id FROM interactions")
+    async with core.pool.acquire() as conn, conn.transaction():
+        company = await conn.fetchval(
+            "INSERT INTO companies (workspace_id, name) VALUES ($1, 'Northwind Traders') "
+            "RETURNING id", workspace_id)
+        await conn.execute("UPDATE customers SET company_id = $2, tags = '{vip}' WHERE id = $1",
+                           customer, company)
+        await cases.open_case(conn, core.config, workspace_id, None, customer,
+                              "Wrong size delivered", priority="urgent")
+    await ana.accept()
+    panel = ana.page.locator("#customer")
+    await expect(panel.locator(".company")).to_have_text("Northwind Traders")
+    await expect(panel.locator(".tag")).to_have_text("vip")
+    work = panel.locator(".workflow li").first
+    await expect(work).to_contain_text("Wrong size delivered")
+    await expect(work.locator(".sla")).to_contain_text("SLA due in")
+    await ana.page.screenshot(path=str(SCREENSHOT))
