@@ -8,11 +8,12 @@ import time
 from collections.abc import AsyncIterator
 from typing import Any
 
+import aiohttp
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from contactcenter import events, outgoing_webhooks
+from contactcenter import events
 from contactcenter.core import Core
 from contactcenter.events import Event
 from contactcenter.outgoing_webhooks import WebhookDispatcher, sign, verify
@@ -72,7 +73,7 @@ async def test_matching_events_are_signed_delivered_once_and_retried(
     hook = WebhookConfig(name="erp", url=url, secret_env="ERP_SECRET",
                          events=["case.*", "lead.created"])
     dispatcher = WebhookDispatcher(core, workspace_id, [hook], {"ERP_SECRET": SECRET})
-    async with outgoing_webhooks.aiohttp.ClientSession() as session:
+    async with aiohttp.ClientSession() as session:
         dispatcher.session = session
         await dispatcher.step()  # the cursor starts at the newest event: `before` is history
         opened = await _event(core, workspace_id, "case.opened", {"case_id": 1})

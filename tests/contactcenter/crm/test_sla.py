@@ -23,8 +23,8 @@ OFFICE = Calendar("Europe/Paris", WEEKDAYS, frozenset({date(2026, 12, 25)}))
 HOUR = 3600.0
 
 
-def paris(*args: int) -> datetime:
-    return datetime(*args, tzinfo=PARIS)
+def paris(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=PARIS)
 
 
 def test_four_business_hours_from_friday_afternoon_end_on_monday() -> None:
