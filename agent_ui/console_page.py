@@ -162,6 +162,12 @@ class ConsoleSession:
             await consoles.console_seen(self.core, s.workspace_id, s.user_id, self.connection)
 
 
+async def pipeline(request: web.Request) -> web.FileResponse:
+    """The opportunity board (the console links to it); its data comes from the API."""
+    return web.FileResponse(STATIC / "pipeline.html", headers={"Cache-Control": "no-cache"})
+
+
 def add_routes(app: web.Application) -> None:
     app.router.add_get("/console", console)
+    app.router.add_get("/pipeline", pipeline)
     app.router.add_get("/console/ws", console_socket)
