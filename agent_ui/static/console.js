@@ -22,17 +22,7 @@
 
   // ---- small helpers ---------------------------------------------------------------------------
   function $(id) { return document.getElementById(id); }
-  function h(tag, props, children) {
-    var el = document.createElement(tag);
-    Object.keys(props || {}).forEach(function (k) {
-      if (k === "text") el.textContent = props[k];
-      else if (k === "cls") el.className = props[k];
-      else if (k.slice(0, 2) === "on") el.addEventListener(k.slice(2), props[k]);
-      else el.setAttribute(k, props[k]);
-    });
-    (children || []).forEach(function (c) { if (c) el.appendChild(typeof c === "string" ? document.createTextNode(c) : c); });
-    return el;
-  }
+  var h = window.ccDom.h;
   function clock(seconds) {
     seconds = Math.max(0, Math.round(seconds));
     var m = Math.floor(seconds / 60), s = seconds % 60;
