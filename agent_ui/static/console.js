@@ -202,6 +202,9 @@
       case "customer_left":
         if (conv) { conv.customerLeft = true; if (id === S.selected) renderConversation(); }
         break;
+      case "task_overdue":
+        toast("Task overdue: " + ev.title, "bad");
+        break;
     }
   }
   function dropConv(id) {

@@ -3,6 +3,7 @@ SLA timer counting down."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -10,7 +11,8 @@ from playwright.async_api import expect
 
 from channels.email.intake import Origin, take_in
 from contactcenter.core import Core
-from contactcenter.crm import cases
+from contactcenter.crm import cases, tasks
+from contactcenter.crm.keeper import WorkflowKeeper
 from tests.browser.conftest import People
 from tests.browser.pages import Agent
 
@@ -44,3 +46,17 @@ async def test_the_panel_shows_the_open_case_and_its_sla_timer(
     await expect(work).to_contain_text("Wrong size delivered")
     await expect(work.locator(".sla")).to_contain_text("SLA due in")
     await ana.page.screenshot(path=str(SCREENSHOT))
+
+
+async def test_an_overdue_task_shows_in_the_console(
+    people: People, base_url: str, agents: dict[str, str], core: Core, workspace_id: int
+) -> None:
+    ana = Agent(await people("ana"), base_url)
+    await ana.log_in(agents["ana"])
+    user = await core.pool.fetchval("SELECT id FROM users WHERE email = $1", agents["ana"])
+    async with core.pool.acquire() as conn:
+        await tasks.create(conn, workspace_id, user, "Call Jordan back", user,
+                           datetime.now(UTC) - timedelta(minutes=1), {})
+    await WorkflowKeeper(core, workspace_id).step()
+    await expect(ana.page.get_by_role("status").filter(
+        has_text="Task overdue: Call Jordan back")).to_be_visible()
