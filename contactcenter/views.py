@@ -156,8 +156,8 @@ async def customer(
         return None
     open_work = await conn.fetch(
         """SELECT 'case' AS kind, id, subject AS title, status, priority AS detail,
-                  least(CASE WHEN first_response_at IS NULL THEN first_response_due END,
-                        next_response_due, resolution_due) AS due
+                  cc_case_deadline(first_response_at, first_response_due, next_response_due,
+                                   resolution_due) AS due
            FROM cases WHERE customer_id = $1 AND status NOT IN ('closed')
            UNION ALL
            SELECT 'lead', id, title, status, coalesce(source_channel, ''), NULL

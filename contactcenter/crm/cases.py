@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import secrets
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 import asyncpg
 
@@ -15,7 +15,7 @@ from contactcenter.core import Core
 from contactcenter.crm.sla import ResolutionClock, Targets, add_business_seconds
 from contactcenter.errors import Conflict, InputError, NotFound
 from contactcenter.events import Event, LoggedEvent
-from contactcenter.settings import CASE_PRIORITIES, FileConfig
+from contactcenter.settings import CASE_PRIORITIES, CasePriority, FileConfig
 from routing.calendar import Calendar
 from routing.config import calendar_of
 
@@ -34,7 +34,7 @@ def sla_calendar(config: FileConfig) -> Calendar | None:
 
 
 def targets(config: FileConfig, priority: str) -> Targets:
-    t = config.sla.targets[priority]  # type: ignore[index]
+    t = config.sla.targets[cast(CasePriority, priority)]  # checked on the way in
     return Targets(t.first_response_minutes * 60, t.next_response_minutes * 60,
                    t.resolution_minutes * 60)
 

@@ -84,20 +84,20 @@ class WorkflowKeeper(PollingWorker):
         at-risk case's priority boost reaches it)."""
         rows = await conn.fetch(
             """UPDATE interactions i SET case_id = sole.case_id
-               FROM (SELECT i2.id, min(c.id) AS case_id FROM interactions i2
+               FROM (SELECT i2.id, min(c.id) AS case_id,
+                            bool_or(c.warned_at IS NOT NULL) AS at_risk
+                     FROM interactions i2
                      JOIN cases c ON c.customer_id = i2.customer_id
                        AND c.status IN ('new', 'open', 'pending')
                      WHERE i2.workspace_id = $1 AND i2.state = 'queued' AND i2.case_id IS NULL
                      GROUP BY i2.id HAVING count(*) = 1) sole
                WHERE i.id = sole.id
-               RETURNING i.id, i.customer_id, i.case_id""", self.ws)
+               RETURNING i.id, i.customer_id, i.case_id, sole.at_risk""", self.ws)
         for r in rows:
             logged.append(await events.record(conn, Event(
                 "case.updated", self.ws, {"case_id": r["case_id"], "linked_interaction": r["id"]},
                 interaction_id=r["id"], customer_id=r["customer_id"])))
-            boost = await conn.fetchval(
-                "SELECT warned_at IS NOT NULL FROM cases WHERE id = $1", r["case_id"])
-            if boost:
+            if r["at_risk"]:
                 logged += await self._boost(conn, r["case_id"], [r["id"]])
 
     async def _breaches(self, conn: Any, logged: list[LoggedEvent],
@@ -110,16 +110,18 @@ class WorkflowKeeper(PollingWorker):
                    ('next_response', c.next_response_due),
                    ('resolution', c.resolution_due)) t(target, due)
                WHERE c.workspace_id = $1 AND c.status NOT IN ('resolved', 'closed')
+                 AND cc_case_deadline(c.first_response_at, c.first_response_due,
+                                      c.next_response_due, c.resolution_due) <= now()
                  AND t.due IS NOT NULL AND t.due <= now()
                ON CONFLICT DO NOTHING
-               RETURNING case_id, target, due_at""", self.ws)
+               RETURNING case_id, target, due_at,
+                   (SELECT customer_id FROM cases WHERE id = case_id) AS customer_id""",
+            self.ws)
         for r in rows:
-            customer = await conn.fetchval("SELECT customer_id FROM cases WHERE id = $1",
-                                           r["case_id"])
             logged.append(await events.record(conn, Event(
                 "case.sla_breached", self.ws, {"case_id": r["case_id"], "target": r["target"],
                                                "due_at": r["due_at"].isoformat()},
-                customer_id=customer)))
+                customer_id=r["customer_id"])))
             notices.append(Notice(supervisors_feed(self.ws), {
                 "kind": "sla_breached", "case_id": r["case_id"], "target": r["target"],
                 "due_at": r["due_at"].isoformat()}))
@@ -131,14 +133,13 @@ class WorkflowKeeper(PollingWorker):
             """UPDATE cases SET warned_at = now()
                WHERE id IN (SELECT id FROM cases
                             WHERE workspace_id = $1 AND warned_at IS NULL
-                              AND status IN ('new', 'open')
-                              AND least(CASE WHEN first_response_at IS NULL
-                                             THEN first_response_due END,
-                                        next_response_due, resolution_due) <= $2
+                              AND status NOT IN ('resolved', 'closed') AND status <> 'pending'
+                              AND cc_case_deadline(first_response_at, first_response_due,
+                                                   next_response_due, resolution_due) <= $2
                             FOR UPDATE SKIP LOCKED)
                RETURNING id, customer_id,
-                   least(CASE WHEN first_response_at IS NULL THEN first_response_due END,
-                         next_response_due, resolution_due) AS due""", self.ws, now + warn)
+                   cc_case_deadline(first_response_at, first_response_due, next_response_due,
+                                    resolution_due) AS due""", self.ws, now + warn)
         for r in rows:
             waiting = await conn.fetch(
                 "SELECT id FROM interactions WHERE case_id = $1 AND state = 'queued'", r["id"])

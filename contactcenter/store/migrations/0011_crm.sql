@@ -110,8 +110,17 @@ CREATE TABLE cases (
 CREATE INDEX cases_dirty ON cases (workspace_id) WHERE sla_dirty;
 CREATE INDEX cases_customer ON cases (customer_id, id);
 CREATE INDEX cases_status ON cases (workspace_id, status, id);
-CREATE INDEX cases_due ON cases (workspace_id, least(first_response_due, next_response_due,
-                                                    resolution_due))
+-- The deadline a case must meet next: the first response until it is given, the next response
+-- while the customer waits, the resolution while its clock runs. The workflow keeper finds
+-- cases close to or past it through this index.
+CREATE FUNCTION cc_case_deadline(first_response_at timestamptz, first_response_due timestamptz,
+                                 next_response_due timestamptz, resolution_due timestamptz)
+RETURNS timestamptz LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT least(CASE WHEN first_response_at IS NULL THEN first_response_due END,
+                 next_response_due, resolution_due)
+$$;
+CREATE INDEX cases_due ON cases (workspace_id, cc_case_deadline(first_response_at,
+    first_response_due, next_response_due, resolution_due))
     WHERE status NOT IN ('resolved', 'closed');
 
 CREATE TABLE sla_breaches (
