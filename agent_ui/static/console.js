@@ -54,6 +54,7 @@
     });
   }
   function failed(r) { return (r.data && r.data.message) || ("request failed (" + r.status + ")"); }
+  var DEPS = {api: api, toast: toast, failed: failed};  // what the panel modules borrow
 
   // ---- login --------------------------------------------------------------------------------------
   function showLogin() {
@@ -81,6 +82,7 @@
     S.csrf = data.csrf_token; S.me = data.user; loggedIn = true;
     $("login").hidden = true; $("app").hidden = false;
     $("me-name").textContent = S.me.display_name;
+    window.ccTasks.start(DEPS);
     connect();
   }
 
@@ -204,6 +206,10 @@
         break;
       case "task_overdue":
         toast("Task overdue: " + ev.title, "bad");
+        window.ccTasks.refresh();
+        break;
+      case "tasks_changed":
+        window.ccTasks.refresh();
         break;
     }
   }
@@ -449,8 +455,15 @@
   }
   document.addEventListener("visibilitychange", function () { var c = S.convs.get(S.selected); if (c) markRead(c); });
 
+  // The task form and the timeline are built once per selected conversation (the timeline loads
+  // itself), not on every message that re-renders the panel.
+  var panelExtras = {id: null, nodes: []};
   function renderCustomer(c) {
     var panel = $("customer"), cid = c.customer.id;
+    if (panelExtras.id !== c.id) {
+      panelExtras = {id: c.id, nodes: [window.ccTasks.form(cid), window.ccTimeline(cid, c.id, DEPS)]};
+    }
+    var extras = panelExtras.nodes;
     var draw = function (cu) {
       if (S.selected !== c.id) return;
       panel.textContent = "";
@@ -477,16 +490,7 @@
         })));
         tick();
       }
-      panel.appendChild(h("h3", {text: "History (" + cu.interactions.length + ")"}));
-      panel.appendChild(h("ol", {cls: "history"}, cu.interactions.map(function (i) {
-        return h("li", {cls: i.id === c.id ? "current" : ""}, [
-          h("div", {}, [h("span", {cls: "chan " + i.channel, text: CHANNEL[i.channel] || i.channel}), " ",
-                        h("b", {text: new Date(i.created_at).toLocaleDateString()}), " ",
-                        h("span", {cls: "muted", text: i.queue + " \u00b7 " + (i.id === c.id ? "now" : i.state) +
-                          (i.agent ? " \u00b7 " + i.agent : "") + (i.disposition ? " \u00b7 " + i.disposition : "")})]),
-          h("div", {cls: "muted small ellipsis", text: i.last_message}),
-        ]);
-      })));
+      extras.forEach(function (node) { panel.appendChild(node); });
     };
     if (S.customers[cid]) draw(S.customers[cid]);
     api("GET", "/api/customers/" + cid).then(function (r) { if (r.ok) { S.customers[cid] = r.data; draw(r.data); } });
@@ -665,6 +669,7 @@
     $("wrapup-left").textContent = c && c.state === "wrapup" && c.wrapup_deadline ?
       "\u00b7 ends in " + clock(until(c.wrapup_deadline)) : "";
     renderTyping();
+    window.ccTasks.tick();
   }
   setInterval(tick, 1000);
 

@@ -40,12 +40,20 @@ async def create(conn: asyncpg.Connection, workspace_id: int, user_id: int, titl
     return task_id
 
 
-async def complete(conn: asyncpg.Connection, workspace_id: int, task_id: int) -> None:
-    done = await conn.fetchval(
+async def complete(conn: asyncpg.Connection, workspace_id: int, task_id: int) -> int:
+    """Mark the task done (again is harmless); the assignee, whose task list changed."""
+    assignee: int | None = await conn.fetchval(
         """UPDATE tasks SET done_at = coalesce(done_at, now())
-           WHERE id = $1 AND workspace_id = $2 RETURNING id""", task_id, workspace_id)
-    if done is None:
+           WHERE id = $1 AND workspace_id = $2 RETURNING assignee_user_id""", task_id, workspace_id)
+    if assignee is None:
         raise NotFound("no_such_task", f"no task {task_id}")
+    return assignee
+
+
+def changed(workspace_id: int, assignee_user_id: int) -> Notice:
+    """Tells the assignee's consoles to reload their task list (a task was added or done,
+    perhaps by someone else, e.g. a supervisor assigning a follow-up)."""
+    return Notice(user_feed(workspace_id, assignee_user_id), {"kind": "tasks_changed"})
 
 
 def task_view(r: asyncpg.Record, now: datetime) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from typing import Any, Literal
 from aiohttp import web
 from pydantic import BaseModel, Field
 
+from contactcenter import feeds
 from contactcenter.crm import cases, customers, sales, tasks, timeline
 from contactcenter.errors import InputError, NotFound
 from contactcenter.events import publish
@@ -488,10 +489,12 @@ async def post_task(request: web.Request) -> web.Response:
     session = await require_session(request)
     body = await read_body(request, NewTask)
     links = {k: v for k in tasks.LINKS if (v := getattr(body, k)) is not None}
-    async with request.app[CORE].pool.acquire() as conn:
+    assignee = body.assignee_user_id or session.user_id
+    core = request.app[CORE]
+    async with core.pool.acquire() as conn:
         task_id = await tasks.create(conn, session.workspace_id, session.user_id, body.title,
-                                     body.assignee_user_id or session.user_id, body.due_at,
-                                     links)
+                                     assignee, body.due_at, links)
+    await feeds.push(core.redis, [tasks.changed(session.workspace_id, assignee)])
     return web.json_response({"id": task_id}, status=201)
 
 
@@ -517,6 +520,8 @@ async def list_tasks(request: web.Request) -> web.Response:
               responses={204: Response("done"), **_AUTH, 404: Response("no such task")})
 async def post_task_done(request: web.Request) -> web.Response:
     session = await require_session(request)
-    async with request.app[CORE].pool.acquire() as conn:
-        await tasks.complete(conn, session.workspace_id, path_id(request, "task_id"))
+    core = request.app[CORE]
+    async with core.pool.acquire() as conn:
+        assignee = await tasks.complete(conn, session.workspace_id, path_id(request, "task_id"))
+    await feeds.push(core.redis, [tasks.changed(session.workspace_id, assignee)])
     return web.Response(status=204)

@@ -11,7 +11,8 @@ from playwright.async_api import expect
 
 from channels.email.intake import Origin, take_in
 from contactcenter.core import Core
-from contactcenter.crm import cases, tasks
+from contactcenter import feeds
+from contactcenter.crm import cases, customers, tasks
 from contactcenter.crm.keeper import WorkflowKeeper
 from tests.browser.conftest import People
 from tests.browser.pages import Agent
@@ -60,3 +61,53 @@ async def test_an_overdue_task_shows_in_the_console(
     await WorkflowKeeper(core, workspace_id).step()
     await expect(ana.page.get_by_role("status").filter(
         has_text="Task overdue: Call Jordan back")).to_be_visible()
+
+
+async def test_the_panel_shows_the_whole_timeline_and_takes_notes_and_tasks(
+    people: People, base_url: str, agents: dict[str, str], core: Core, workspace_id: int
+) -> None:
+    """A returning customer: the earlier case and note are in the timeline; Ana adds a note and
+    a follow-up task from the panel, ticks the task off in her list; a task a supervisor gives
+    her appears without a reload."""
+    ana = Agent(await people("ana"), base_url)
+    await ana.log_in(agents["ana"])
+    await take_in(core, workspace_id, (CORPUS / "iso8859_1_outlook.eml").read_bytes(),
+                  Origin("default", "support@northwind.test", "sales", 1, 4))
+    customer = await core.pool.fetchval("SELECT customer_id FROM interactions")
+    ana_id = await core.pool.fetchval("SELECT id FROM users WHERE email = $1", agents["ana"])
+    ben_id = await core.pool.fetchval("SELECT id FROM users WHERE email = $1", agents["ben"])
+    async with core.pool.acquire() as conn:
+        await cases.open_case(conn, core.config, workspace_id, None, customer,
+                              "Invoice address wrong", priority="low")
+    await customers.add_note(core, workspace_id, ben_id, customer, "Prefers email, not calls.")
+    await ana.accept()
+    panel = ana.page.locator("#customer")
+    timeline = panel.get_by_role("list", name="Timeline")
+    await expect(timeline.locator("li", has_text="Invoice address wrong")).to_be_visible()
+    await expect(timeline.locator("li", has_text="Prefers email, not calls.")).to_be_visible()
+    await expect(timeline.locator("li.current").first).to_be_visible()
+
+    await panel.get_by_label("Note about the customer").fill("Asked for a discount on the tent.")
+    await panel.get_by_role("button", name="Add note").click()
+    await expect(timeline.locator("li.note", has_text="discount on the tent")).to_be_visible()
+    await panel.get_by_label("Show in the timeline").select_option("notes")
+    await expect(timeline.locator("li.case")).to_have_count(0)
+    await expect(timeline.locator("li.note")).to_have_count(2)
+
+    tasks_list = ana.page.get_by_role("list", name="My tasks")
+    await panel.get_by_label("Follow-up task").fill("Send the tent quote")
+    await panel.get_by_role("button", name="Add task").click()
+    task = tasks_list.locator(".task", has_text="Send the tent quote")
+    await expect(task).to_contain_text("due")
+    assert await core.pool.fetchval("SELECT customer_id FROM tasks") == customer
+    await ana.page.screenshot(path=str(SCREENSHOT.with_name("console-timeline-tasks.png")))
+    await task.get_by_role("button", name="Done: Send the tent quote").click()
+    await expect(task).to_have_count(0)
+    assert await core.pool.fetchval("SELECT done_at IS NOT NULL FROM tasks") is True
+
+    past = datetime.now(UTC) - timedelta(hours=2)
+    async with core.pool.acquire() as conn:
+        await tasks.create(conn, workspace_id, ben_id, "Renew Northwind contract", ana_id, past, {})
+    await feeds.push(core.redis, [tasks.changed(workspace_id, ana_id)])
+    late = tasks_list.locator(".task.overdue", has_text="Renew Northwind contract")
+    await expect(late).to_contain_text("overdue by 2 h")
