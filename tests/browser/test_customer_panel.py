@@ -1,5 +1,5 @@
-"""The customer panel in a real Chromium: company, tags and the customer's open case with its
-SLA timer counting down."""
+"""The customer panel in a real Chromium: company, tags, the open case with its SLA timer, the
+whole timeline with notes, and the agent's task list."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import pytest
 from playwright.async_api import expect
 
 from channels.email.intake import Origin, take_in
-from contactcenter.core import Core
 from contactcenter import feeds
+from contactcenter.core import Core
 from contactcenter.crm import cases, customers, tasks
 from contactcenter.crm.keeper import WorkflowKeeper
 from tests.browser.conftest import People
