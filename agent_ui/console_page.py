@@ -22,6 +22,7 @@ from contactcenter.actions.users import Session, find_session
 from contactcenter.core import Core
 from contactcenter.errors import InputError
 from contactcenter.feeds import user_feed
+from contactcenter.instruments import SOCKETS_OPEN
 from contactcenter.web.auth import require_session
 from contactcenter.web.errors import json_error
 from contactcenter.web.frames import ProtocolError, parse_frame
@@ -73,7 +74,8 @@ async def console_socket(request: web.Request) -> web.StreamResponse:
     ws = web.WebSocketResponse(heartbeat=30, max_msg_size=MAX_FRAME_BYTES)
     await ws.prepare(request)
     request.app[SOCKETS][ws] = "console"
-    await ConsoleSession(request.app, ws, session).run()
+    with SOCKETS_OPEN.labels("console").track_inprogress():
+        await ConsoleSession(request.app, ws, session).run()
     return ws
 
 

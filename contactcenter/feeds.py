@@ -37,6 +37,11 @@ def customer_feed(workspace_id: int, customer_id: int | str) -> str:
     return f"cc:feed:{workspace_id}:customer:{customer_id}"
 
 
+def supervisors_feed(workspace_id: int) -> str:
+    """Alerts every supervisor's view hears (SLA warnings and breaches)."""
+    return f"ws:{workspace_id}:supervisors"
+
+
 @dataclass(frozen=True)
 class Notice:
     """One event for one feed. `event` is JSON-able and carries its own "kind"."""

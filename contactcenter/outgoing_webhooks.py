@@ -24,6 +24,7 @@ import aiohttp
 from aiohttp import web
 
 from contactcenter.core import Core
+from contactcenter.instruments import OUTGOING_WEBHOOK_LATENCY
 from contactcenter.polling import PollingWorker
 from contactcenter.settings import WebhookConfig
 from contactcenter.web.keys import CORE, SETTINGS, WORKSPACE_ID
@@ -136,6 +137,7 @@ class WebhookDispatcher(PollingWorker):
                    "X-CC-Delivery": str(d["id"]), "User-Agent": "contactcenter-webhooks/1",
                    SIGNATURE_HEADER: sign(self.secrets[hook.name], int(time.time()), body)}
         error = None
+        started = time.monotonic()
         try:
             assert self.session is not None
             async with self.session.post(hook.url, data=body, headers=headers,
@@ -144,6 +146,8 @@ class WebhookDispatcher(PollingWorker):
                     error = f"HTTP {resp.status}"
         except (aiohttp.ClientError, TimeoutError, OSError) as exc:
             error = f"unreachable: {exc}"[:300]
+        OUTGOING_WEBHOOK_LATENCY.labels("delivered" if error is None else "failed").observe(
+            time.monotonic() - started)
         if error is None:
             await self.core.pool.execute(
                 "UPDATE webhook_deliveries SET delivered_at = now(), last_error = NULL "

@@ -284,6 +284,18 @@ class WebhookConfig(_Strict):
                                                        "opportunity.*"], min_length=1)
 
 
+class ReportsConfig(_Strict):
+    """How the supervisor's figures count (docs/metrics.md)."""
+
+    # A customer who gives up sooner than this counts as a short abandon: not held against the
+    # service level or the abandonment rate (they dialled wrong, or changed their mind at once).
+    short_abandon_seconds: int = Field(default=5, ge=0, le=600)
+    # The arrival rate that staffing is computed from is measured over this recent window.
+    arrival_window_minutes: int = Field(default=30, ge=1, le=1440)
+    # Handle time assumed for staffing until a queue has handled anything.
+    default_handle_seconds: int = Field(default=300, ge=1, le=86_400)
+
+
 class FileConfig(_Strict):
     """The TOML file, as typed data."""
 
@@ -300,6 +312,7 @@ class FileConfig(_Strict):
     sales: SalesConfig = SalesConfig()
     customer_attributes: list[AttributeConfig] = Field(default_factory=list)
     webhooks: list[WebhookConfig] = Field(default_factory=list)
+    reports: ReportsConfig = ReportsConfig()
 
     @field_validator("capacity")
     @classmethod

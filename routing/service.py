@@ -29,6 +29,7 @@ from contactcenter import feeds, views
 from contactcenter.actions.routing_log import FencedOut, record_decisions, take_lease
 from contactcenter.core import Core
 from contactcenter.events import stream_key
+from contactcenter.instruments import OFFERS, ROUTING_LATENCY
 from contactcenter.notices import routing_notices
 from routing.config import engine_config
 from routing.engine import Engine
@@ -39,12 +40,14 @@ from routing.model import (
     AgentReconnected,
     AgentSkillsChanged,
     AgentStateChanged,
+    Assigned,
     CustomerLeft,
     Decision,
     Event,
     InteractionArrived,
     InteractionCompleted,
     OfferAccepted,
+    Offered,
     OfferEnded,
     OfferRejected,
     PriorityRaised,
@@ -173,14 +176,19 @@ class RoutingService:
             now = self.clock()
             decisions = engine.advance(now)
             position = None
+            appended: list[float] = []  # when each entry entered the stream (its id says)
             for _, entries in batches or []:
                 for entry_id, fields in entries:
                     last_id = position = entry_id.decode()
+                    appended.append(int(last_id.split("-")[0]) / 1000)
                     decisions += await self._apply_entry(engine, fields, now)
             if loop.time() >= reconcile_at:
                 decisions += await self._reconcile(engine, now)
                 reconcile_at = loop.time() + self.reconcile_seconds
             await self._commit(engine, decisions, fence, position)
+            committed = time.time()
+            for at in appended:
+                ROUTING_LATENCY.observe(max(0.0, committed - at))
 
     async def _apply_entry(
         self, engine: Engine, fields: dict[bytes, bytes], now: float
@@ -207,6 +215,13 @@ class RoutingService:
                 return  # only the stream position moved: nobody to tell
             infos = await views.interaction_infos(conn, sorted(
                 {int(d.interaction_id) for d in decisions if not isinstance(d, AgentStateChanged)}))
+        for d in decisions:
+            if isinstance(d, Offered):
+                OFFERS.labels("offered").inc()
+            elif isinstance(d, OfferEnded):
+                OFFERS.labels(d.outcome).inc()
+            elif isinstance(d, Assigned):
+                OFFERS.labels("accepted").inc()
         await feeds.push(self.core.redis, routing_notices(self.ws, decisions, infos))
         async with self.core.redis.pipeline(transaction=False) as pipe:
             for d in decisions:

@@ -10,7 +10,7 @@
 
   var CHANNEL = {chat: "Chat", sms: "SMS", email: "Email", voice: "Call", voicemail: "Voicemail"};
   var S = {
-    csrf: null, me: null, presence: "offline", reason: "",
+    me: null, presence: "offline", reason: "",
     offers: new Map(), convs: new Map(), selected: null,
     queues: [], agents: [], canned: [], awayReasons: [],
     typingUntil: {}, unread: {}, files: {}, readSent: {}, mode: "reply", customers: {}, shownOffers: {},
@@ -39,21 +39,9 @@
     setTimeout(function () { t.remove(); }, 5000);
   }
 
-  function api(method, path, body) {
-    var opts = {method: method, credentials: "same-origin", headers: {}};
-    if (S.csrf) opts.headers["X-CSRF-Token"] = S.csrf;
-    if (body instanceof FormData) opts.body = body;  // the browser sets the multipart boundary
-    else if (body !== undefined) { opts.headers["Content-Type"] = "application/json"; opts.body = JSON.stringify(body); }
-    return fetch(path, opts).then(function (resp) {
-      return resp.text().then(function (text) {
-        var data = null;
-        try { data = text ? JSON.parse(text) : null; } catch (e) { data = null; }
-        if (resp.status === 401 && path !== "/api/login") { showLogin(); }
-        return {status: resp.status, ok: resp.ok, data: data};
-      });
-    });
-  }
-  function failed(r) { return (r.data && r.data.message) || ("request failed (" + r.status + ")"); }
+  function api(method, path, body) { return window.ccApi.call(method, path, body); }
+  var failed = window.ccApi.failed;
+  window.ccApi.unauthorized = function () { showLogin(); };
   var DEPS = {api: api, toast: toast, failed: failed};  // what the panel modules borrow
 
   // ---- login --------------------------------------------------------------------------------------
@@ -75,11 +63,11 @@
   });
   $("logout").addEventListener("click", function () {
     api("POST", "/api/logout").then(function () {
-      S.csrf = null; lastEventId = null; showLogin();
+      window.ccApi.csrf = null; lastEventId = null; showLogin();
     });
   });
   function start(data) {
-    S.csrf = data.csrf_token; S.me = data.user; loggedIn = true;
+    window.ccApi.csrf = data.csrf_token; S.me = data.user; loggedIn = true;
     $("login").hidden = true; $("app").hidden = false;
     $("me-name").textContent = S.me.display_name;
     window.ccTasks.start(DEPS);

@@ -25,6 +25,7 @@ from channels.email import intake
 from channels.email.intake import Origin
 from contactcenter.actions import email
 from contactcenter.core import Core
+from contactcenter.instruments import CHANNEL_ERRORS
 from contactcenter.settings import MailServer, Settings
 from contactcenter.web.keys import CORE, SETTINGS, WORKSPACE_ID
 
@@ -73,6 +74,7 @@ class MailboxReader:
                         await asyncio.wait_for(imap.logout(), 5)
             except (OSError, TimeoutError, ImapError, aioimaplib.Abort) as exc:
                 log.warning("mailbox %s: %s; trying again in %.0f s", self.mailbox.name, exc, delay)
+                CHANNEL_ERRORS.labels("email", "mailbox_unreachable").inc()
             await asyncio.sleep(delay)
             delay = min(60.0, delay * 2)
 

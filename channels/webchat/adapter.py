@@ -25,6 +25,7 @@ from contactcenter.actions.chat import Visitor
 from contactcenter.core import Core
 from contactcenter.errors import InputError
 from contactcenter.feeds import customer_feed
+from contactcenter.instruments import SOCKETS_OPEN
 from contactcenter.models import InboundMessage
 from contactcenter.web.errors import json_error
 from contactcenter.web.frames import ProtocolError
@@ -89,7 +90,8 @@ async def chat_socket(request: web.Request) -> web.StreamResponse:
     request.app[SOCKETS][ws] = "chat"
     session = ChatSession(request.app, ws)
     try:
-        await session.run()
+        with SOCKETS_OPEN.labels("chat").track_inprogress():
+            await session.run()
     except Exception:
         # A failure of ours (the database went away...): the widget reconnects and resumes.
         log.exception("chat socket failed")

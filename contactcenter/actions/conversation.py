@@ -59,9 +59,11 @@ def check_client_id(client_id: str | None) -> None:
 async def send_message(
     core: Core, workspace_id: int, user_id: int, interaction_id: int, body: str, *,
     internal: bool = False, client_id: str | None = None, attachments: list[int] | None = None,
+    whisper: bool = False,
 ) -> dict[str, object]:
     """An agent's reply through the interaction's own channel, or an internal note, with the
-    files uploaded for it (email replies and notes carry files).
+    files uploaded for it (email replies and notes carry files). A whisper is a supervisor's
+    internal note on someone else's live conversation (the caller checks the role).
 
     Sending again with the same client_id returns the first message and sends nothing.
     """
@@ -75,7 +77,10 @@ async def send_message(
     direction = "internal" if internal else "outbound"
     async with core.pool.acquire() as conn, conn.transaction():
         conv = await _conversation(conn, workspace_id, interaction_id, lock=True)
-        if conv.info.agent_id != user_id or conv.state not in ("assigned", "wrapup"):
+        if whisper and (not internal or conv.state not in ("assigned", "wrapup")):
+            raise Conflict("no_agent", f"interaction {interaction_id} has no agent to whisper to")
+        if not whisper and (conv.info.agent_id != user_id
+                            or conv.state not in ("assigned", "wrapup")):
             raise Conflict("not_yours", f"interaction {interaction_id} is not assigned to you")
         if not internal and conv.info.channel == "voicemail":
             raise Conflict("cannot_reply", "a voicemail cannot be answered in place: call the "

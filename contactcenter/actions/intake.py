@@ -16,6 +16,7 @@ from contactcenter.identity import (
     identity_kind_for,
     normalize_address,
 )
+from contactcenter.instruments import CHANNEL_ERRORS
 from contactcenter.models import InboundMessage, InboundResult
 from contactcenter.notices import InteractionInfo, message_notices
 from contactcenter.settings import CHANNELS
@@ -141,6 +142,7 @@ async def keep_unreadable(core: Core, workspace_id: int, source: str, problem: s
 
 async def do_keep_unreadable(conn: asyncpg.Connection, workspace_id: int, source: str,
                              problem: str, payload: dict[str, Any]) -> tuple[int, LoggedEvent]:
+    CHANNEL_ERRORS.labels(source, "unreadable").inc()
     payload_id: int = await conn.fetchval(
         """INSERT INTO unreadable_payloads (workspace_id, source, problem, payload)
            VALUES ($1, $2, $3, $4) RETURNING id""", workspace_id, source, problem, payload)

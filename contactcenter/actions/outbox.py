@@ -8,6 +8,7 @@ from typing import Any
 from contactcenter import feeds
 from contactcenter.core import Core
 from contactcenter.feeds import Notice, user_feed
+from contactcenter.instruments import CHANNEL_ERRORS
 
 MAX_SEND_ATTEMPTS = 6
 
@@ -35,7 +36,7 @@ async def claim(core: Core, workspace_id: int, channel: str, limit: int = 10, *,
                  ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED) due,
                 interactions i
            WHERE m.id = due.id AND i.id = m.interaction_id
-           RETURNING m.id, m.body, m.send_attempts, m.interaction_id, m.provider_message_id,
+           RETURNING m.id, m.channel, m.body, m.send_attempts, m.interaction_id, m.provider_message_id,
                      i.agent_id, i.their_address, i.our_address, i.subject,
                      (SELECT display_name FROM users WHERE id = m.author_user_id) AS author,
                      (SELECT r.provider_message_id FROM messages r
@@ -54,6 +55,7 @@ async def not_sent(core: Core, workspace_id: int, message: dict[str, Any], error
     """The provider refused (or could not be reached). With `retry_in`, try again after it, up
     to MAX_SEND_ATTEMPTS; otherwise (or after the last attempt) the message has failed."""
     failed = retry_in is None or message["send_attempts"] >= MAX_SEND_ATTEMPTS
+    CHANNEL_ERRORS.labels(message["channel"], "send_failed").inc()
     async with core.pool.acquire() as conn:
         await conn.execute(
             """UPDATE messages SET delivery_status = $2, delivery_error = $3,

@@ -82,7 +82,8 @@ async def _record(conn: asyncpg.Connection, ws: int, fence: int, d: Decision) ->
                WHERE id = $1 AND state = 'offered' AND agent_id = $2""", iid, agent)
     elif isinstance(d, Assigned):
         await conn.execute(
-            """UPDATE interactions SET state = 'assigned', agent_id = $2, answered_at = now()
+            """UPDATE interactions SET state = 'assigned', agent_id = $2, answered_at = now(),
+                   first_answered_at = coalesce(first_answered_at, now())
                WHERE id = $1""", iid, agent)
     elif isinstance(d, Requeued | Escalated):
         await conn.execute(
@@ -92,13 +93,15 @@ async def _record(conn: asyncpg.Connection, ws: int, fence: int, d: Decision) ->
         detail = {"queue": d.queue}
     elif isinstance(d, WrapupStarted):
         deadline = datetime.fromtimestamp(d.deadline, UTC)
-        await conn.execute("UPDATE interactions SET state = 'wrapup' WHERE id = $1", iid)
+        await conn.execute(
+            "UPDATE interactions SET state = 'wrapup', wrapup_at = now() WHERE id = $1", iid)
     elif isinstance(d, Ended):
         outcome = d.outcome
         detail = {"behaviour": d.behaviour} if d.behaviour else {}
         await conn.execute(
-            """UPDATE interactions SET state = $2, ended_at = now() WHERE id = $1""",
-            iid, "abandoned" if d.outcome == "abandoned" else "closed")
+            """UPDATE interactions SET state = $2, ended_at = now(), outcome = $3
+               WHERE id = $1""",
+            iid, "abandoned" if d.outcome == "abandoned" else "closed", d.outcome)
     elif isinstance(d, AgentStateChanged):
         agent = int(d.agent_id)
         outcome = d.presence

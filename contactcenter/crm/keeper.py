@@ -21,16 +21,11 @@ from contactcenter.crm import tasks
 from contactcenter.crm.cases import sla_calendar, targets
 from contactcenter.crm.sla import ResolutionClock, add_business_seconds
 from contactcenter.events import Event, LoggedEvent
-from contactcenter.feeds import Notice
+from contactcenter.feeds import Notice, supervisors_feed
 from contactcenter.polling import PollingWorker
 from contactcenter.web.keys import CORE, WORKSPACE_ID
 
 BATCH = 200
-
-
-def supervisors_feed(workspace_id: int) -> str:
-    """Alerts every supervisor's view hears (SLA warnings and breaches)."""
-    return f"ws:{workspace_id}:supervisors"
 
 
 class WorkflowKeeper(PollingWorker):

@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator, Callable
 
 from aiohttp import WSCloseCode, web
 
-from agent_ui import console_page, home
+from agent_ui import console_page, home, supervisor_page
 from channels.email import imap_reader, smtp_sender
 from channels.sandbox import page as sandbox
 from channels.twilio_sms import adapter as sms_adapter
@@ -27,10 +27,29 @@ from contactcenter.core import Core, connect_redis
 from contactcenter.crm import keeper
 from contactcenter.settings import Settings
 from contactcenter.store.db import create_pool
-from contactcenter.web import auth, case_status, conversations, crm, flagged, health, work
+from contactcenter.web import (
+    auth,
+    case_status,
+    conversations,
+    crm,
+    flagged,
+    health,
+    metrics,
+    supervision,
+    work,
+)
+from contactcenter.web.board_hub import BoardHub
 from contactcenter.web.errors import json_errors
 from contactcenter.web.feed_hub import FeedHub
-from contactcenter.web.keys import API_ROUTES, CORE, FEED_HUB, SETTINGS, SOCKETS, WORKSPACE_ID
+from contactcenter.web.keys import (
+    API_ROUTES,
+    BOARD_HUB,
+    CORE,
+    FEED_HUB,
+    SETTINGS,
+    SOCKETS,
+    WORKSPACE_ID,
+)
 from contactcenter.web.openapi import ApiRoutes, Response, openapi_document
 from routing.service import RoutingService
 
@@ -79,6 +98,16 @@ async def _feed_hub_context(app: web.Application) -> AsyncIterator[None]:
         await task
 
 
+async def _board_hub_context(app: web.Application) -> AsyncIterator[None]:
+    hub = BoardHub(app[CORE], app[WORKSPACE_ID])
+    app[BOARD_HUB] = hub
+    task = asyncio.create_task(hub.run(), name="board-hub")
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
 async def _close_sockets(app: web.Application) -> None:
     """Open consoles and chats would otherwise hold the shutdown until they close themselves."""
     sockets = app[SOCKETS]
@@ -102,10 +131,12 @@ async def _routing_context(app: web.Application) -> AsyncIterator[None]:
 
 def create_app(settings: Settings, database_url: str, redis_url: str) -> web.Application:
     """The server for one node. The database must be migrated and the workspace synced first."""
-    app = web.Application(middlewares=[json_errors], client_max_size=MAX_REQUEST_BYTES)
+    app = web.Application(middlewares=[metrics.time_webhooks, json_errors],
+                          client_max_size=MAX_REQUEST_BYTES)
     app[SETTINGS] = settings
     app.cleanup_ctx.append(_core_context(settings, database_url, redis_url))
     app.cleanup_ctx.append(_feed_hub_context)
+    app.cleanup_ctx.append(_board_hub_context)
     app.cleanup_ctx.append(_routing_context)
     app.cleanup_ctx.append(sms_intake.intake_context)
     app.cleanup_ctx.append(imap_reader.readers_context)
@@ -118,12 +149,14 @@ def create_app(settings: Settings, database_url: str, redis_url: str) -> web.App
     app[SOCKETS] = sockets
     app.on_shutdown.append(_close_sockets)
     groups = [health.routes, auth.routes, work.routes, conversations.routes, crm.routes,
-              flagged.routes, sms_adapter.routes, voice_adapter.routes, docs]
+              supervision.routes, flagged.routes, sms_adapter.routes, voice_adapter.routes, docs]
     app[API_ROUTES] = groups
     for group in groups:
         group.add_to(app)
     home.add_routes(app)
     console_page.add_routes(app)
+    supervisor_page.add_routes(app)
+    metrics.add_routes(app)
     webchat.add_routes(app)
     case_status.add_routes(app)
     if settings.env.demo_sandbox:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -38,11 +39,15 @@ class LiveSocket:
         self.last_sent = time.monotonic()
 
     async def send(self, frame: dict[str, Any]) -> None:
+        await self.send_text(json.dumps(frame))
+
+    async def send_text(self, text: str) -> None:
+        """A frame already serialised (one board sent to many pages is encoded once)."""
         async with self._lock:
             if self.ws.closed:
                 return
             with contextlib.suppress(ConnectionResetError):
-                await self.ws.send_json(frame)
+                await self.ws.send_str(text)
             self.last_sent = time.monotonic()
 
 

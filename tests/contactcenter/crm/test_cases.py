@@ -13,7 +13,8 @@ from contactcenter import feeds
 from contactcenter.actions import add_user, receive_inbound
 from contactcenter.actions.users import NewUser
 from contactcenter.core import Core
-from contactcenter.crm.keeper import WorkflowKeeper, supervisors_feed
+from contactcenter.crm.keeper import WorkflowKeeper
+from contactcenter.feeds import supervisors_feed
 from contactcenter.models import InboundMessage
 from tests.conftest import PASSWORD
 from tests.live import eventually, login, state_is

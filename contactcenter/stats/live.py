@@ -1,0 +1,249 @@
+"""The supervisor's live board: where customers wait and who is free, per queue, channel and
+agent, today's figures, staffing and alerts, read from PostgreSQL in one go.
+
+An agent's state is one of: offline, away (with the reason), available (no work), busy (at
+least one answered interaction open), wrapup (only wrap-up left). Staffed means logged in
+(anything but offline). An agent counts for a queue when they have the queue's skills at its
+minimum levels.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import asyncpg
+
+from contactcenter.settings import FileConfig, QueueConfig
+from contactcenter.stats import history
+from contactcenter.stats.figures import Tally, figures, occupancy, staffing
+
+STATES = ("available", "busy", "wrapup", "away", "offline")
+CHANNELS = ("voice", "chat", "sms", "email", "voicemail")
+
+_AGENTS = """
+    SELECT u.id, u.display_name, coalesce(p.presence, 'offline') AS presence,
+           coalesce(p.reason, '') AS reason, p.updated_at,
+           coalesce((SELECT jsonb_object_agg(s.name, a.level) FROM agent_skills a
+                     JOIN skills s ON s.id = a.skill_id WHERE a.user_id = u.id), '{}') AS skills
+    FROM users u LEFT JOIN agent_presence p ON p.user_id = u.id
+    WHERE u.workspace_id = $1 AND u.role = 'agent' AND u.disabled_at IS NULL
+    ORDER BY u.display_name, u.id"""
+
+_OPEN = """
+    SELECT i.id, i.channel, i.state, q.name AS queue, i.agent_id, i.queued_at, i.answered_at,
+           i.wrapup_at, i.priority, c.display_name AS customer
+    FROM interactions i JOIN queues q ON q.id = i.queue_id
+    JOIN customers c ON c.id = i.customer_id
+    WHERE i.workspace_id = $1 AND i.state IN ('queued', 'offered', 'assigned', 'wrapup')
+    ORDER BY i.queued_at, i.id"""
+
+# Agents' last finished work and missed offers today, for time-in-state and the agent table.
+_TODAY_BY_AGENT = """
+    SELECT u.id,
+           (SELECT max(ended_at) FROM interactions
+            WHERE agent_id = u.id AND ended_at IS NOT NULL) AS last_ended,
+           (SELECT count(*) FROM routing_decisions
+            WHERE workspace_id = $1 AND agent_id = u.id AND kind = 'OfferEnded'
+              AND outcome = 'timed_out' AND at >= $2) AS missed
+    FROM users u WHERE u.workspace_id = $1 AND u.role = 'agent' AND u.disabled_at IS NULL"""
+
+# Arrivals per queue over the recent window, and each queue's handle time over its last 200
+# finished interactions (a steadier figure than today's first few).
+_RATES = """
+    SELECT q.name,
+           (SELECT count(*) FROM interactions i
+            WHERE i.queue_id = q.id AND i.queued_at >= $2) AS arrivals,
+           (SELECT avg(extract(epoch FROM h.ended_at - h.first_answered_at)) FROM (
+                SELECT ended_at, first_answered_at FROM interactions
+                WHERE workspace_id = $1 AND queue_id = q.id AND outcome = 'completed'
+                  AND first_answered_at IS NOT NULL
+                ORDER BY ended_at DESC LIMIT 200) h)::float8 AS aht
+    FROM queues q WHERE q.workspace_id = $1 AND q.active"""
+
+_CASE_ALERTS = """
+    SELECT 'sla_breached' AS kind, b.case_id, c.subject, b.target, b.due_at, b.breached_at AS at
+    FROM sla_breaches b JOIN cases c ON c.id = b.case_id
+    WHERE b.workspace_id = $1 AND b.breached_at >= $2
+  UNION ALL
+    SELECT 'sla_warning', c.id, c.subject, NULL,
+           cc_case_deadline(c.first_response_at, c.first_response_due, c.next_response_due,
+                            c.resolution_due), c.warned_at
+    FROM cases c
+    WHERE c.workspace_id = $1 AND c.warned_at IS NOT NULL
+      AND c.status NOT IN ('resolved', 'closed', 'pending')
+      AND cc_case_deadline(c.first_response_at, c.first_response_due, c.next_response_due,
+                           c.resolution_due) > $3
+    ORDER BY at DESC LIMIT 50"""
+
+
+def start_of_day(now: datetime, timezone: str) -> datetime:
+    zone = ZoneInfo(timezone)
+    return datetime.combine(now.astimezone(zone).date(), time(), zone)
+
+
+def eligible(skills: dict[str, int], queue: QueueConfig) -> bool:
+    return all(skills.get(name, 0) >= level for name, level in queue.skills.items())
+
+
+def agent_state(presence: str, work: list[dict[str, Any]]) -> str:
+    if presence == "offline":
+        return "offline"
+    if any(w["state"] == "assigned" for w in work):
+        return "busy"
+    if any(w["state"] == "wrapup" for w in work):
+        return "wrapup"
+    return "away" if presence == "away" else "available"
+
+
+async def board(conn: asyncpg.Connection, workspace_id: int, config: FileConfig,
+                now: datetime) -> dict[str, Any]:
+    """Everything the live page shows, as of `now` (the database's clock, passed in so that a
+    test can name the moment)."""
+    today = start_of_day(now, config.workspace.timezone)
+    agents_rows = await conn.fetch(_AGENTS, workspace_id)
+    open_rows = await conn.fetch(_OPEN, workspace_id)
+    extra = {r["id"]: r for r in await conn.fetch(_TODAY_BY_AGENT, workspace_id, today)}
+    window = timedelta(minutes=config.reports.arrival_window_minutes)
+    rates = {r["name"]: r for r in await conn.fetch(_RATES, workspace_id, now - window)}
+    period = history.Period(today, now + timedelta(microseconds=1), "day")
+    by_queue = {k: t for (k, _), t in (await history.interaction_tallies(
+        conn, workspace_id, config, period, "queue")).items()}
+    by_channel = {k: t for (k, _), t in (await history.interaction_tallies(
+        conn, workspace_id, config, period, "channel")).items()}
+    agent_day = {k: f for (k, _), f in (await history.agent_figures(
+        conn, workspace_id, config, period)).items()}
+    alerts_rows = await conn.fetch(_CASE_ALERTS, workspace_id, today, now)
+
+    work_of: dict[int, list[dict[str, Any]]] = {}
+    waiting: list[dict[str, Any]] = []
+    for r in open_rows:
+        item = {"id": r["id"], "channel": r["channel"], "state": r["state"], "queue": r["queue"],
+                "customer": r["customer"], "priority": r["priority"],
+                "queued_at": r["queued_at"].isoformat(),
+                "answered_at": r["answered_at"] and r["answered_at"].isoformat(),
+                "wrapup_at": r["wrapup_at"] and r["wrapup_at"].isoformat(),
+                "agent_id": r["agent_id"]}
+        if r["state"] in ("queued", "offered"):
+            waiting.append(item)
+        if r["agent_id"] is not None and r["state"] in ("assigned", "wrapup"):
+            work_of.setdefault(r["agent_id"], []).append(item)
+
+    agents = []
+    for a in agents_rows:
+        work = work_of.get(a["id"], [])
+        state = agent_state(a["presence"], work)
+        day = agent_day.get(a["id"], {})
+        agents.append({
+            "id": a["id"], "name": a["display_name"], "state": state, "reason": a["reason"],
+            "since": _state_since(state, a, work, extra[a["id"]]["last_ended"]),
+            "skills": a["skills"],
+            "interactions": work, "handled_today": day.get("handled", 0),
+            "aht_seconds": day.get("aht_seconds"), "occupancy": day.get("occupancy"),
+            "missed_offers": extra[a["id"]]["missed"],
+        })
+
+    queues = [_queue_row(q, waiting, agents, by_queue.get(q.name, Tally()), rates.get(q.name),
+                         config, now) for q in config.queues]
+    channels = [_channel_row(ch, waiting, agents, by_channel.get(ch, Tally()), now)
+                for ch in CHANNELS if ch in by_channel or any(w["channel"] == ch for w in waiting)]
+    return {
+        "at": now.isoformat(), "day_start": today.isoformat(),
+        "queues": queues, "channels": channels, "agents": agents, "waiting": waiting,
+        "alerts": _alerts(queues, alerts_rows, now),
+    }
+
+
+def _state_since(state: str, agent: Any, work: list[dict[str, Any]],
+                 last_ended: datetime | None) -> str | None:
+    """When the agent entered their current state, as near as the rows tell."""
+    if state == "busy":
+        return min((str(w["answered_at"]) for w in work
+                    if w["state"] == "assigned" and w["answered_at"]), default=None)
+    if state == "wrapup":
+        return max((str(w["wrapup_at"]) for w in work if w["wrapup_at"]), default=None)
+    changed = agent["updated_at"]
+    if state == "available" and last_ended is not None and (changed is None or
+                                                             last_ended > changed):
+        changed = last_ended
+    return changed.isoformat() if changed else None
+
+
+def _counts(agents: list[dict[str, Any]]) -> dict[str, int]:
+    counts = {s: 0 for s in STATES}
+    for a in agents:
+        counts[a["state"]] += 1
+    counts["staffed"] = len(agents) - counts["offline"]
+    return counts
+
+
+def _queue_row(q: QueueConfig, waiting: list[dict[str, Any]], agents: list[dict[str, Any]],
+               tally: Tally, rate: Any, config: FileConfig, now: datetime) -> dict[str, Any]:
+    mine = [w for w in waiting if w["queue"] == q.name]
+    members = [a for a in agents if eligible(a["skills"], q)]
+    counts = _counts(members)
+    working = counts["busy"] + counts["wrapup"]
+    window = config.reports.arrival_window_minutes * 60
+    aht = (rate["aht"] if rate is not None and rate["aht"] else
+           float(config.reports.default_handle_seconds))
+    plan = staffing((rate["arrivals"] if rate is not None else 0) / window, aht,
+                    q.service_level_seconds, q.service_level_target,
+                    counts["staffed"] - counts["away"])
+    return {
+        "name": q.name, "label": q.label or q.name,
+        "threshold_seconds": q.service_level_seconds, "target": q.service_level_target,
+        "waiting": len(mine), "oldest_since": mine[0]["queued_at"] if mine else None,
+        "oldest_wait_seconds": _age(mine, now),
+        "agents": counts, "occupancy": occupancy(working, counts["available"]),
+        "staffing": asdict(plan), **figures(tally),
+    }
+
+
+def _channel_row(channel: str, waiting: list[dict[str, Any]], agents: list[dict[str, Any]],
+                 tally: Tally, now: datetime) -> dict[str, Any]:
+    mine = [w for w in waiting if w["channel"] == channel]
+    busy = sum(1 for a in agents if any(w["channel"] == channel and w["state"] == "assigned"
+                                        for w in a["interactions"]))
+    return {"name": channel, "waiting": len(mine),
+            "oldest_since": mine[0]["queued_at"] if mine else None,
+            "oldest_wait_seconds": _age(mine, now), "agents_busy": busy, **figures(tally)}
+
+
+def _age(waiting: list[dict[str, Any]], now: datetime) -> float | None:
+    if not waiting:
+        return None
+    return (now - datetime.fromisoformat(waiting[0]["queued_at"])).total_seconds()
+
+
+def _alerts(queues: list[dict[str, Any]], cases: list[Any], now: datetime) -> list[dict[str, Any]]:
+    """What a supervisor should look at now, worst first."""
+    out: list[dict[str, Any]] = []
+    for q in queues:
+        oldest = q["oldest_wait_seconds"]
+        if oldest is not None and oldest > q["threshold_seconds"]:
+            out.append({"kind": "oldest_wait", "severity": "bad", "queue": q["name"],
+                        "since": q["oldest_since"],
+                        "text": f"{q['label']}: a customer has waited longer than "
+                                f"{q['threshold_seconds']} s"})
+        level = q["service_level"]
+        if level is not None and level < q["target"]:
+            out.append({"kind": "service_level", "severity": "warn", "queue": q["name"],
+                        "text": f"{q['label']}: service level today {level:.0%} is under the "
+                                f"target of {q['target']:.0%}"})
+        plan = q["staffing"]
+        available = q["agents"]["staffed"] - q["agents"]["away"]
+        if plan["needed"] > available:
+            out.append({"kind": "understaffed", "severity": "warn", "queue": q["name"],
+                        "text": f"{q['label']}: {plan['needed']} agents needed for the target, "
+                                f"{available} at work"})
+    for c in cases:
+        what = "breached its " + str(c["target"]).replace("_", " ") + " target" \
+            if c["kind"] == "sla_breached" else "is close to its SLA deadline"
+        out.append({"kind": c["kind"], "severity": "bad" if c["kind"] == "sla_breached"
+                    else "warn", "case_id": c["case_id"], "due_at": c["due_at"].isoformat(),
+                    "text": f"Case #{c['case_id']} ({c['subject']}) {what}"})
+    order = {"bad": 0, "warn": 1}
+    out.sort(key=lambda a: order[a["severity"]])
+    return out

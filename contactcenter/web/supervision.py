@@ -1,0 +1,158 @@
+"""What supervisors ask of the API: the live board, interval reports (JSON or CSV), a what-if
+staffing run of the simulator, and their actions on the floor (an agent's presence, a whisper
+to an agent). Moving a waiting interaction is the ordinary transfer, which supervisors may do
+to any interaction. All of it requires the supervisor or admin role."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime
+from typing import Any, Literal
+
+from aiohttp import web
+from pydantic import BaseModel, Field
+
+from contactcenter.actions import conversation, work
+from contactcenter.errors import InputError, NotFound
+from contactcenter.simulation import theory
+from contactcenter.stats import history
+from contactcenter.web.auth import require_supervisor
+from contactcenter.web.errors import path_id, read_body
+from contactcenter.web.keys import BOARD_HUB, CORE
+from contactcenter.web.openapi import ApiRoutes, Response
+from routing.simulate import run, single_queue_scenario
+
+routes = ApiRoutes(tag="supervision")
+
+_OBJECT: dict[str, Any] = {"type": "object"}
+_AUTH = {401: Response("not logged in"),
+         403: Response("missing CSRF token, or not a supervisor or admin")}
+# A what-if run simulates at most this many arrivals, so that it answers in seconds.
+MAX_WHAT_IF_ARRIVALS = 50_000
+
+
+@routes.route("GET", "/api/stats/live",
+              summary="The live board: per queue, channel and agent, today's figures, "
+                      "staffing and alerts (the /supervisor socket pushes the same)",
+              responses={200: Response("the board", _OBJECT), **_AUTH})
+async def get_live(request: web.Request) -> web.Response:
+    await require_supervisor(request)
+    return web.json_response(await request.app[BOARD_HUB].read())
+
+
+def _time(request: web.Request, name: str) -> datetime:
+    raw = request.query.get(name)
+    if not raw:
+        raise InputError(f"missing_{name}", f"give {name}=, e.g. 2026-11-24T00:00:00Z")
+    try:
+        return datetime.fromisoformat(raw.replace("Z", "+00:00").replace(" ", "+"))
+    except ValueError:
+        raise InputError(f"bad_{name}", f"{name} is not an ISO 8601 time: {raw!r}") from None
+
+
+@routes.route("GET", "/api/reports",
+              summary="Interval report: from, to (ISO times with zone), interval (15, 30, 60, "
+                      "day), by (queue, channel, agent), format (json or csv)",
+              responses={200: Response("rows in time order", _OBJECT),
+                         400: Response("a bad or missing parameter, or too long a period"),
+                         **_AUTH})
+async def get_report(request: web.Request) -> web.Response:
+    session = await require_supervisor(request)
+    asked = request.query.get("by", "queue")
+    by = next((g for g in history.GROUPINGS if g == asked), None)
+    if by is None:
+        raise InputError("bad_by", f"by must be one of {', '.join(history.GROUPINGS)}")
+    fmt = request.query.get("format", "json")
+    if fmt not in ("json", "csv"):
+        raise InputError("bad_format", "format must be json or csv")
+    period = history.check_period(_time(request, "from"), _time(request, "to"),
+                                  request.query.get("interval", "60"))
+    core = request.app[CORE]
+    async with core.pool.acquire() as conn:
+        rows = await history.report(conn, session.workspace_id, core.config, period, by)
+    if fmt == "csv":
+        name = f"report-{by}-{period.start.date()}-{period.interval}.csv"
+        return web.Response(text=history.to_csv(rows), content_type="text/csv",
+                            headers={"Content-Disposition": f'attachment; filename="{name}"'})
+    return web.json_response({"from": period.start.isoformat(), "to": period.end.isoformat(),
+                              "interval": period.interval, "by": by,
+                              "timezone": core.config.workspace.timezone, "rows": rows})
+
+
+class WhatIf(BaseModel):
+    agents: int = Field(ge=1, le=2000)
+    arrivals_per_hour: float = Field(gt=0, le=100_000)
+    aht_seconds: float = Field(gt=0, le=86_400)
+    threshold_seconds: float = Field(default=20, gt=0, le=86_400)
+    patience_seconds: float | None = Field(default=None, gt=0, le=86_400,
+                                           description="mean patience; none: nobody gives up")
+    hours: float = Field(default=8, gt=0, le=24, description="simulated time")
+    seed: int = 1
+
+
+@routes.route("POST", "/api/stats/what-if", body=WhatIf,
+              summary="Run the routing engine's simulator on a staffing question, with what "
+                      "Erlang C (or A, with patience) predicts beside it",
+              responses={200: Response("simulated and predicted figures", _OBJECT),
+                         400: Response("a bad value, or too many arrivals to simulate"),
+                         **_AUTH})
+async def post_what_if(request: web.Request) -> web.Response:
+    await require_supervisor(request)
+    body = await read_body(request, WhatIf)
+    rate = body.arrivals_per_hour / 3600
+    duration = body.hours * 3600
+    if rate * duration * 1.1 > MAX_WHAT_IF_ARRIVALS:
+        raise InputError("too_many_arrivals", f"at most {MAX_WHAT_IF_ARRIVALS:,} arrivals per "
+                                              "run: simulate fewer hours")
+    scenario = single_queue_scenario(body.agents, rate, body.aht_seconds,
+                                     body.threshold_seconds, duration,
+                                     patience=body.patience_seconds, seed=body.seed)
+    # The engine is pure CPU: run it off the event loop so the server keeps answering.
+    result = await asyncio.to_thread(run, scenario)
+    predicted = theory(body.agents, rate, body.aht_seconds, body.threshold_seconds,
+                       body.patience_seconds)
+    return web.json_response({"simulated": result, "predicted": {
+        "model": "Erlang A" if predicted.pop("model") else "Erlang C", **predicted}})
+
+
+class AgentPresence(BaseModel):
+    presence: Literal["available", "away", "offline"]
+    reason: str = Field(default="", max_length=200)
+
+
+@routes.route("PUT", "/api/agents/{agent_id}/presence", body=AgentPresence,
+              summary="Set an agent's presence (their console follows)",
+              responses={204: Response("set"), 400: Response("a bad value"), **_AUTH,
+                         404: Response("no such agent")})
+async def put_agent_presence(request: web.Request) -> web.Response:
+    session = await require_supervisor(request)
+    body = await read_body(request, AgentPresence)
+    agent = path_id(request, "agent_id")
+    core = request.app[CORE]
+    if not await core.pool.fetchval(
+            """SELECT true FROM users WHERE id = $1 AND workspace_id = $2 AND role = 'agent'
+               AND disabled_at IS NULL""", agent, session.workspace_id):
+        raise NotFound("no_such_agent", f"no agent {agent}")
+    reason = body.reason or f"set by {session.display_name}"
+    await work.set_presence(core, session.workspace_id, agent, body.presence, reason)
+    return web.Response(status=204)
+
+
+class Whisper(BaseModel):
+    body: str = Field(max_length=conversation.MAX_REPLY_CHARS)
+
+
+@routes.route("POST", "/api/interactions/{interaction_id}/whisper", body=Whisper,
+              summary="A private note to the agent handling this interaction (the customer "
+                      "never sees it)",
+              responses={201: Response("the note, as the agent sees it", _OBJECT),
+                         400: Response("empty"), **_AUTH, 404: Response("no such interaction"),
+                         409: Response("no agent is handling it")})
+async def post_whisper(request: web.Request) -> web.Response:
+    session = await require_supervisor(request)
+    body = await read_body(request, Whisper)
+    message = await conversation.send_message(
+        request.app[CORE], session.workspace_id, session.user_id,
+        path_id(request, "interaction_id"), body.body, internal=True, whisper=True)
+    return web.json_response(message, status=201)
+

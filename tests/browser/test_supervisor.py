@@ -1,0 +1,118 @@
+"""The supervisor view in a real Chromium: the dashboard changes live as a chat arrives and is
+answered; a whisper reaches the agent's console; the reports tab draws its chart and table."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+from playwright.async_api import Page, expect
+
+from contactcenter.actions import add_user
+from contactcenter.actions.users import NewUser
+from contactcenter.core import Core
+from tests.browser.conftest import People
+from tests.browser.pages import Agent, Customer
+from tests.conftest import PASSWORD
+
+pytestmark = pytest.mark.browser
+
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+
+
+async def _supervisor(people: People, base_url: str, core: Core, workspace_id: int) -> Page:
+    await add_user(core, workspace_id, NewUser("sam@example.com", "Sam Supervisor", "supervisor",
+                                               PASSWORD, {}))
+    page = await people("sam")
+    await page.goto(base_url + "/supervisor")
+    await page.get_by_label("Email").fill("sam@example.com")
+    await page.get_by_label("Password").fill(PASSWORD)
+    await page.get_by_role("button", name="Sign in").click()
+    await expect(page.locator("#conn")).to_contain_text("Live")
+    return page
+
+
+async def test_the_dashboard_follows_a_chat_live_and_whispers_reach_the_agent(
+    people: People, base_url: str, agents: dict[str, str], core: Core, workspace_id: int
+) -> None:
+    sam = await _supervisor(people, base_url, core, workspace_id)
+    sales = sam.locator("#queues tr[data-queue=sales]")
+    await expect(sales.locator("td").nth(1)).to_have_text("0")
+    ana = Agent(await people("ana"), base_url)
+    await ana.log_in(agents["ana"])
+    ana_row = sam.locator("#agents tr", has_text="Ana Alvarez")
+    await expect(ana_row.locator(".state")).to_have_text("Available")
+    await expect(sales.locator("td").nth(4)).to_have_text("1")  # available
+
+    customer = Customer(await people("customer"), base_url)
+    await customer.start("Lee", "Sales", "Is the green tent in stock?")
+    await expect(sam.locator("#waiting li", has_text="Lee")).to_be_visible()
+    await expect(sales.locator("td").nth(1)).to_have_text("1")  # waiting
+    await expect(sales.locator("td").nth(8)).to_have_text("1")  # offered today
+
+    await ana.accept()
+    await expect(sam.locator("#waiting li")).to_have_count(0)
+    await expect(ana_row.locator(".state")).to_have_text("Busy")
+    await expect(ana_row.locator(".chip")).to_have_text("Chat \u00b7 Lee")
+    await expect(sales.locator("td").nth(9)).to_have_text("1")  # answered today
+    await expect(sales.locator("td").nth(11)).to_have_text("100 %")  # service level
+    await sam.screenshot(path=str(ARTIFACTS / "supervisor-live.png"), full_page=True)
+
+    await ana_row.locator(".chip").click()
+    viewer = sam.locator("#viewer")
+    await expect(viewer.locator(".vm", has_text="Is the green tent in stock?")).to_be_visible()
+    await viewer.get_by_label("Whisper to the agent").fill("Offer the grey one if green is out.")
+    await viewer.get_by_role("button", name="Send whisper").click()
+    await expect(ana.message("Offer the grey one if green is out.")).to_be_visible()
+    await expect(customer.message("Offer the grey one")).to_have_count(0)
+    await viewer.get_by_role("button", name="Close").click()
+
+    await sam.get_by_label("Presence of Ana Alvarez").select_option("away")
+    await expect(ana.page.locator("#presence-dot.away")).to_be_visible()
+
+
+async def test_reports_tab_draws_a_chart_and_offers_csv(
+    people: People, base_url: str, agents: dict[str, str], core: Core, workspace_id: int
+) -> None:
+    async with core.pool.acquire() as conn:
+        customer = await conn.fetchval(
+            "INSERT INTO customers (workspace_id, display_name) VALUES ($1, 'Lee') RETURNING id",
+            workspace_id)
+        await conn.execute(
+            """INSERT INTO interactions (workspace_id, channel, state, queue_id, customer_id,
+                   queued_at, first_answered_at, answered_at, ended_at, outcome)
+               SELECT $1, 'voice', 'closed', q.id, $2, now() - interval '2 h',
+                      now() - interval '2 h' + interval '9 s', now() - interval '2 h',
+                      now() - interval '1 h 55 min', 'completed'
+               FROM queues q WHERE q.workspace_id = $1 AND q.name = 'sales'""",
+            workspace_id, customer)
+    sam = await _supervisor(people, base_url, core, workspace_id)
+    await sam.get_by_role("tab", name="Reports").click()
+    await sam.get_by_label("From").fill((date.today() - timedelta(days=1)).isoformat())
+    await sam.get_by_role("button", name="Show").click()
+    report = sam.get_by_role("table", name="Report")
+    await expect(report.locator("tbody tr", has_text="Sales")).to_have_count(1)
+    await expect(report.locator("tbody tr", has_text="Sales")).to_contain_text("100 %")
+    await expect(sam.locator("#chart canvas")).to_have_count(1)
+    async with sam.expect_download() as download_info:
+        await sam.get_by_role("link", name="Download CSV").click()
+    download = await download_info.value
+    saved = ARTIFACTS / "supervisor-report.csv"
+    await download.save_as(saved)
+    text = await asyncio.to_thread(saved.read_text)
+    assert text.startswith("start,key,name,offered,answered")
+    assert ",sales,Sales,1,1," in text
+    await sam.screenshot(path=str(ARTIFACTS / "supervisor-reports.png"), full_page=True)
+
+
+async def test_an_agent_is_told_the_page_is_for_supervisors(
+    people: People, base_url: str, agents: dict[str, str]
+) -> None:
+    page = await people("ana")
+    await page.goto(base_url + "/supervisor")
+    await page.get_by_label("Email").fill(agents["ana"])
+    await page.get_by_label("Password").fill(PASSWORD)
+    await page.get_by_role("button", name="Sign in").click()
+    await expect(page.get_by_role("alert")).to_contain_text("This page is for supervisors")
