@@ -15,12 +15,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import random
 import statistics
 import sys
 import time
-import uuid
 from collections.abc import Callable
 from pathlib import Path
 
@@ -28,11 +26,9 @@ import asyncpg
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.scratch import scratch_database
 from contactcenter.crm.customers import search
-from contactcenter.store.db import connect
-from contactcenter.store.migrate import migrate
 
-ADMIN_URL = os.environ.get("CC_BENCH_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 FIRST = ["Jordan", "Maria", "Wei", "Aisha", "Lukas", "Sofia", "Kenji", "Olga", "Pedro", "Fatima",
          "Noah", "Emma", "Liam", "Chloé", "Mateo", "Ingrid", "Ravi", "Yuki", "Omar", "Zoe"]
 LAST = ["Lee", "García", "Chen", "Khan", "Müller", "Rossi", "Tanaka", "Ivanova", "Silva",
@@ -76,14 +72,7 @@ async def main() -> None:
     parser.add_argument("--customers", type=int, default=1_000_000)
     parser.add_argument("--runs", type=int, default=200)
     args = parser.parse_args()
-    name = f"cc_bench_{uuid.uuid4().hex[:8]}"
-    admin = await asyncpg.connect(ADMIN_URL)
-    await admin.execute(f"CREATE DATABASE {name}")
-    url = ADMIN_URL.rpartition("/")[0] + "/" + name
-    try:
-        conn = await connect(url)
-        await migrate(conn)
-        await conn.execute("INSERT INTO workspaces (slug, name) VALUES ('bench', 'Bench')")
+    async with scratch_database() as (_, conn):
         print(f"filling {args.customers:,} customers with a phone and an email each...",
               flush=True)
         start = time.perf_counter()
@@ -108,10 +97,6 @@ async def main() -> None:
         for label, make in kinds:
             p50, p99, found = await _time(conn, args.runs, make)
             print(f"{label:42} {p50:8.2f} {p99:8.2f} {found / args.runs:12.1f}", flush=True)
-        await conn.close()
-    finally:
-        await admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-        await admin.close()
 
 
 def _phone_as_written(number: int) -> str:

@@ -83,12 +83,14 @@ _HANDLED = """
 # change before the report's start.
 _OCCUPANCY = """
     WITH changes AS (
-        (SELECT DISTINCT ON (actor_user_id) actor_user_id AS agent, $2::timestamptz AS at, id,
-                coalesce(data->>'presence', data->>'outcome') AS presence
-         FROM event_log
-         WHERE workspace_id = $1 AND kind IN ('agent.presence', 'routing.AgentStateChanged')
-           AND at < $2 AND actor_user_id IS NOT NULL
-         ORDER BY actor_user_id, at DESC, id DESC)
+        SELECT u.id AS agent, $2::timestamptz AS at, last.id, last.presence
+        FROM users u CROSS JOIN LATERAL (
+            SELECT id, coalesce(data->>'presence', data->>'outcome') AS presence
+            FROM event_log
+            WHERE actor_user_id = u.id AND at < $2
+              AND kind IN ('agent.presence', 'routing.AgentStateChanged')
+            ORDER BY at DESC, id DESC LIMIT 1) last
+        WHERE u.workspace_id = $1
         UNION ALL
         SELECT actor_user_id, at, id, coalesce(data->>'presence', data->>'outcome')
         FROM event_log
@@ -101,14 +103,18 @@ _OCCUPANCY = """
     ), available AS (
         SELECT agent, range_agg(tstzrange(at, until)) AS spans
         FROM spans WHERE presence = 'available' AND until > at GROUP BY agent
+    ), work AS (
+        SELECT agent_id, answered_at, ended_at FROM interactions
+        WHERE workspace_id = $1 AND ended_at > $2 AND outcome = 'completed'
+          AND answered_at < $3 AND agent_id IS NOT NULL
+        UNION ALL
+        SELECT agent_id, answered_at, NULL FROM interactions
+        WHERE workspace_id = $1 AND state IN ('assigned', 'wrapup') AND answered_at < $3
     ), busy AS (
         SELECT agent_id AS agent,
                range_agg(tstzrange(greatest(answered_at, $2), least(coalesce(ended_at, $3), $3)))
                    AS spans
-        FROM interactions
-        WHERE workspace_id = $1 AND agent_id IS NOT NULL AND answered_at IS NOT NULL
-          AND answered_at < $3 AND coalesce(ended_at, $3) > $2
-          AND coalesce(ended_at, $3) > answered_at
+        FROM work WHERE coalesce(ended_at, $3) > answered_at
         GROUP BY agent_id
     ), buckets AS (
         SELECT b AT TIME ZONE $5 AS start, (b + $4::interval) AT TIME ZONE $5 AS stop

@@ -40,28 +40,27 @@ _OPEN = """
     WHERE i.workspace_id = $1 AND i.state IN ('queued', 'offered', 'assigned', 'wrapup')
     ORDER BY i.queued_at, i.id"""
 
-# Agents' last finished work and missed offers today, for time-in-state and the agent table.
-_TODAY_BY_AGENT = """
-    SELECT u.id,
-           (SELECT max(ended_at) FROM interactions
-            WHERE agent_id = u.id AND ended_at IS NOT NULL) AS last_ended,
-           (SELECT count(*) FROM routing_decisions
-            WHERE workspace_id = $1 AND agent_id = u.id AND kind = 'OfferEnded'
-              AND outcome = 'timed_out' AND at >= $2) AS missed
-    FROM users u WHERE u.workspace_id = $1 AND u.role = 'agent' AND u.disabled_at IS NULL"""
+# When each agent last finished work today (an available agent has been idle since then).
+_LAST_ENDED = """
+    SELECT agent_id, max(ended_at) AS last_ended FROM interactions
+    WHERE workspace_id = $1 AND ended_at >= $2 AND agent_id IS NOT NULL
+    GROUP BY agent_id"""
 
-# Arrivals per queue over the recent window, and each queue's handle time over its last 200
-# finished interactions (a steadier figure than today's first few).
+# Arrivals per queue over the recent window, and each queue's handle time over what it
+# finished in the last day (steadier than today's first few; the config's default before any).
 _RATES = """
-    SELECT q.name,
-           (SELECT count(*) FROM interactions i
-            WHERE i.queue_id = q.id AND i.queued_at >= $2) AS arrivals,
-           (SELECT avg(extract(epoch FROM h.ended_at - h.first_answered_at)) FROM (
-                SELECT ended_at, first_answered_at FROM interactions
-                WHERE workspace_id = $1 AND queue_id = q.id AND outcome = 'completed'
-                  AND first_answered_at IS NOT NULL
-                ORDER BY ended_at DESC LIMIT 200) h)::float8 AS aht
-    FROM queues q WHERE q.workspace_id = $1 AND q.active"""
+    SELECT q.name, coalesce(a.arrivals, 0) AS arrivals, h.aht
+    FROM queues q
+    LEFT JOIN (SELECT queue_id, count(*) AS arrivals FROM interactions
+               WHERE workspace_id = $1 AND queued_at >= $2 GROUP BY queue_id) a
+           ON a.queue_id = q.id
+    LEFT JOIN (SELECT queue_id,
+                      avg(extract(epoch FROM ended_at - first_answered_at))::float8 AS aht
+               FROM interactions
+               WHERE workspace_id = $1 AND ended_at >= $3 AND outcome = 'completed'
+                 AND first_answered_at IS NOT NULL
+               GROUP BY queue_id) h ON h.queue_id = q.id
+    WHERE q.workspace_id = $1 AND q.active"""
 
 _CASE_ALERTS = """
     SELECT 'sla_breached' AS kind, b.case_id, c.subject, b.target, b.due_at, b.breached_at AS at
@@ -105,9 +104,10 @@ async def board(conn: asyncpg.Connection, workspace_id: int, config: FileConfig,
     today = start_of_day(now, config.workspace.timezone)
     agents_rows = await conn.fetch(_AGENTS, workspace_id)
     open_rows = await conn.fetch(_OPEN, workspace_id)
-    extra = {r["id"]: r for r in await conn.fetch(_TODAY_BY_AGENT, workspace_id, today)}
+    last_ended = dict(await conn.fetch(_LAST_ENDED, workspace_id, today))
     window = timedelta(minutes=config.reports.arrival_window_minutes)
-    rates = {r["name"]: r for r in await conn.fetch(_RATES, workspace_id, now - window)}
+    rates = {r["name"]: r for r in await conn.fetch(_RATES, workspace_id, now - window,
+                                                      now - timedelta(days=1))}
     period = history.Period(today, now + timedelta(microseconds=1), "day")
     by_queue = {k: t for (k, _), t in (await history.interaction_tallies(
         conn, workspace_id, config, period, "queue")).items()}
@@ -138,11 +138,11 @@ async def board(conn: asyncpg.Connection, workspace_id: int, config: FileConfig,
         day = agent_day.get(a["id"], {})
         agents.append({
             "id": a["id"], "name": a["display_name"], "state": state, "reason": a["reason"],
-            "since": _state_since(state, a, work, extra[a["id"]]["last_ended"]),
+            "since": _state_since(state, a, work, last_ended.get(a["id"])),
             "skills": a["skills"],
             "interactions": work, "handled_today": day.get("handled", 0),
             "aht_seconds": day.get("aht_seconds"), "occupancy": day.get("occupancy"),
-            "missed_offers": extra[a["id"]]["missed"],
+            "missed_offers": day.get("missed", 0),
         })
 
     queues = [_queue_row(q, waiting, agents, by_queue.get(q.name, Tally()), rates.get(q.name),

@@ -12,12 +12,17 @@ UPDATE interactions SET outcome = CASE
         ELSE 'refused' END
     WHERE state IN ('closed', 'abandoned');
 
--- Reports read interactions by arrival and by end, decisions by time, presence changes by agent.
+-- Reports read interactions by arrival and by end, agents' open work, decisions by time, and
+-- presence changes by time and by agent.
 CREATE INDEX interactions_by_arrival ON interactions (workspace_id, queued_at);
 CREATE INDEX interactions_by_end ON interactions (workspace_id, ended_at)
     WHERE ended_at IS NOT NULL;
+CREATE INDEX interactions_open_work ON interactions (workspace_id, agent_id)
+    WHERE state IN ('assigned', 'wrapup');
 CREATE INDEX routing_decisions_by_time ON routing_decisions (workspace_id, at);
 CREATE INDEX event_log_presence ON event_log (workspace_id, at)
+    WHERE kind IN ('agent.presence', 'routing.AgentStateChanged');
+CREATE INDEX event_log_presence_by_agent ON event_log (actor_user_id, at)
     WHERE kind IN ('agent.presence', 'routing.AgentStateChanged');
 
 -- Seconds covered by a set of time ranges (busy or available time of an agent in an interval).
