@@ -4,6 +4,7 @@ answered; a whisper reaches the agent's console; the reports tab draws its chart
 from __future__ import annotations
 
 import asyncio
+import re
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -13,6 +14,8 @@ from playwright.async_api import Page, expect
 from contactcenter.actions import add_user
 from contactcenter.actions.users import NewUser
 from contactcenter.core import Core
+from contactcenter.crm import cases
+from contactcenter.crm.keeper import WorkflowKeeper
 from tests.browser.conftest import People
 from tests.browser.pages import Agent, Customer
 from tests.conftest import PASSWORD
@@ -116,3 +119,26 @@ async def test_an_agent_is_told_the_page_is_for_supervisors(
     await page.get_by_label("Password").fill(PASSWORD)
     await page.get_by_role("button", name="Sign in").click()
     await expect(page.get_by_role("alert")).to_contain_text("This page is for supervisors")
+
+
+async def test_an_sla_breach_appears_as_it_happens(
+    people: People, base_url: str, agents: dict[str, str], core: Core, workspace_id: int
+) -> None:
+    """The workflow keeper records a breach and tells the supervisors' feed; the open page
+    shows it at once, highlighted, with a pop-up."""
+    sam = await _supervisor(people, base_url, core, workspace_id)
+    await expect(sam.locator(".alert.calm")).to_be_visible()
+    async with core.pool.acquire() as conn:
+        customer = await conn.fetchval(
+            "INSERT INTO customers (workspace_id, display_name) VALUES ($1, 'Jo') RETURNING id",
+            workspace_id)
+        case, _ = await cases.open_case(conn, core.config, workspace_id, None, customer,
+                                        "Refund never arrived", priority="urgent")
+        await conn.execute("UPDATE cases SET first_response_due = now() - interval '1 minute', "
+                           "sla_dirty = false WHERE id = $1", case)
+    await WorkflowKeeper(core, workspace_id).step()
+    alert = sam.locator(".alert.sla_breached")
+    await expect(alert).to_contain_text(f"Case #{case} (Refund never arrived) breached its "
+                                        "first response target")
+    await expect(alert).to_have_class(re.compile(r"\bfresh\b"))
+    await expect(sam.get_by_role("status").filter(has_text="Refund never arrived")).to_be_visible()
