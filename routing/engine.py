@@ -64,6 +64,12 @@ Reqs = tuple[tuple[str, int], ...]
 _DECLINED_SCAN_LIMIT = 32
 # Other agents an offer's reason names one by one; the rest are counted by reason.
 _EXPLAIN_NAMED = 25
+# Why an agent with the skills was not chosen: (of one agent, counted over several).
+_NOT_AVAILABLE: dict[str, tuple[str, str]] = {
+    p: (f"is {p}", f"are {p}") for p in ("away", "offline")}
+_DISCONNECTED = ("is disconnected", "are disconnected")
+_AT_CAPACITY = ("is at capacity", "are at capacity")
+_DECLINED = ("already declined it", "already declined it")
 _FOREVER = float("inf")
 E = TypeVar("E", bound=tuple[Any, ...])
 T = TypeVar("T")
@@ -798,32 +804,32 @@ class Engine:
         eligible_count = 1
         named: dict[str, str] = {}
         more: dict[str, int] = {}
-
-        def note(agent_id: str, why: str, counted: str) -> None:
-            if len(named) < _EXPLAIN_NAMED:
-                named[agent_id] = why
-            else:
-                more[counted] = more.get(counted, 0) + 1
-
+        # Each reason once as (said of one agent, said of several), not formatted per agent.
+        ranked = (f"ranked lower by {rule}", f"ranked lower by {rule}")
+        agents, declined, channel = self.agents, it.declined, it.channel
         skilled_count = 0
         for agent_id in skilled:
             skilled_count += 1
-            agent = self.agents[agent_id]
+            agent = agents[agent_id]
             if agent is chosen:
                 continue
             if agent.presence != "available":
-                note(agent_id, f"is {agent.presence}", f"are {agent.presence}")
+                why = _NOT_AVAILABLE[agent.presence]
             elif not agent.connected:
-                note(agent_id, "is disconnected", "are disconnected")
-            elif not self.can_take(agent, it.channel):
-                note(agent_id, "is at capacity", "are at capacity")
-            elif agent_id in it.declined:
-                note(agent_id, "already declined it", "already declined it")
+                why = _DISCONNECTED
+            elif not self.can_take(agent, channel):
+                why = _AT_CAPACITY
+            elif agent_id in declined:
+                why = _DECLINED
             else:
                 eligible_count += 1
                 if len(eligible) < _EXPLAIN_NAMED:
                     eligible.append(agent_id)
-                note(agent_id, f"ranked lower by {rule}", f"ranked lower by {rule}")
+                why = ranked
+            if len(named) < _EXPLAIN_NAMED:
+                named[agent_id] = why[0]
+            else:
+                more[why[1]] = more.get(why[1], 0) + 1
         unskilled = len(self.agents) - skilled_count - (0 if chosen.id in skilled else 1)
         if unskilled and len(named) < _EXPLAIN_NAMED:
             skilled_set = set(skilled)
