@@ -143,9 +143,10 @@
     board.channels.forEach(function (c) {
       body.appendChild(cells(h("tr", {"data-channel": c.name}), [
         h("span", {cls: "chan " + c.name, text: CHANNEL[c.name] || c.name}), c.waiting,
-        c.oldest_since ? ticking(c.oldest_since) : "\u2013", c.agents_busy, c.offered, c.answered,
-        c.abandoned, pct(c.service_level), pct(c.service_level_with_abandons), secs(c.asa_seconds),
-        secs(c.aht_seconds), pct(c.abandon_rate),
+        c.oldest_since ? ticking(c.oldest_since) : "\u2013", c.agents.available, c.agents.busy,
+        c.agents.wrapup, c.offered, c.answered, c.abandoned, pct(c.service_level),
+        pct(c.service_level_with_abandons), secs(c.asa_seconds), secs(c.aht_seconds),
+        pct(c.abandon_rate), pct(c.occupancy),
       ]));
     });
   }

@@ -16,12 +16,12 @@ from zoneinfo import ZoneInfo
 
 import asyncpg
 
-from contactcenter.settings import FileConfig, QueueConfig
+from contactcenter.settings import Channel, FileConfig, QueueConfig
 from contactcenter.stats import history
 from contactcenter.stats.figures import Tally, figures, occupancy, staffing
 
 STATES = ("available", "busy", "wrapup", "away", "offline")
-CHANNELS = ("voice", "chat", "sms", "email", "voicemail")
+CHANNELS: tuple[Channel, ...] = ("voice", "chat", "sms", "email", "voicemail")
 
 _AGENTS = """
     SELECT u.id, u.display_name, coalesce(p.presence, 'offline') AS presence,
@@ -147,7 +147,7 @@ async def board(conn: asyncpg.Connection, workspace_id: int, config: FileConfig,
 
     queues = [_queue_row(q, waiting, agents, by_queue.get(q.name, Tally()), rates.get(q.name),
                          config, now) for q in config.queues]
-    channels = [_channel_row(ch, waiting, agents, by_channel.get(ch, Tally()), now)
+    channels = [_channel_row(ch, waiting, agents, by_channel.get(ch, Tally()), config, now)
                 for ch in CHANNELS if ch in by_channel or any(w["channel"] == ch for w in waiting)]
     return {
         "at": now.isoformat(), "day_start": today.isoformat(),
@@ -201,20 +201,52 @@ def _queue_row(q: QueueConfig, waiting: list[dict[str, Any]], agents: list[dict[
     }
 
 
-def _channel_row(channel: str, waiting: list[dict[str, Any]], agents: list[dict[str, Any]],
-                 tally: Tally, now: datetime) -> dict[str, Any]:
+def has_room(agent: dict[str, Any], channel: Channel, config: FileConfig) -> bool:
+    """Whether an available agent could take one more interaction of `channel` by the capacity
+    rules (one budget across channels, a maximum per channel, voice exclusive)."""
+    if agent["state"] in ("away", "offline"):
+        return False
+    held = [w["channel"] for w in agent["interactions"]]
+    rule = config.capacity[channel]
+    if any(config.capacity[c].exclusive for c in held) or (rule.exclusive and held):
+        return False
+    used = sum(config.capacity[c].weight for c in held)
+    return (used + rule.weight <= config.routing.capacity_budget
+            and held.count(channel) < rule.max)
+
+
+def _channel_row(channel: Channel, waiting: list[dict[str, Any]], agents: list[dict[str, Any]],
+                 tally: Tally, config: FileConfig, now: datetime) -> dict[str, Any]:
+    """Agents are shared by every channel: here *busy* means holding an answered interaction
+    of this channel, *wrap-up* only wrapping one up, *available* able to take one more of it."""
     mine = [w for w in waiting if w["channel"] == channel]
-    busy = sum(1 for a in agents if any(w["channel"] == channel and w["state"] == "assigned"
-                                        for w in a["interactions"]))
+    busy = wrapup = available = 0
+    for a in agents:
+        states = {w["state"] for w in a["interactions"] if w["channel"] == channel}
+        if "assigned" in states:
+            busy += 1
+        elif states:
+            wrapup += 1
+        elif has_room(a, channel, config):
+            available += 1
+    staffed = sum(1 for a in agents if a["state"] != "offline")
+    away = sum(1 for a in agents if a["state"] == "away")
     return {"name": channel, "waiting": len(mine),
             "oldest_since": mine[0]["queued_at"] if mine else None,
-            "oldest_wait_seconds": _age(mine, now), "agents_busy": busy, **figures(tally)}
+            "oldest_wait_seconds": _age(mine, now),
+            "agents": {"staffed": staffed, "available": available, "busy": busy,
+                       "wrapup": wrapup, "away": away},
+            "occupancy": occupancy(busy + wrapup, available), **figures(tally)}
 
 
 def _age(waiting: list[dict[str, Any]], now: datetime) -> float | None:
     if not waiting:
         return None
     return (now - datetime.fromisoformat(waiting[0]["queued_at"])).total_seconds()
+
+
+def _agents(n: int) -> str:
+    return f"{n} agent" if n == 1 else f"{n} agents"
 
 
 def _alerts(queues: list[dict[str, Any]], cases: list[Any], now: datetime) -> list[dict[str, Any]]:
@@ -236,8 +268,8 @@ def _alerts(queues: list[dict[str, Any]], cases: list[Any], now: datetime) -> li
         available = q["agents"]["staffed"] - q["agents"]["away"]
         if plan["needed"] > available:
             out.append({"kind": "understaffed", "severity": "warn", "queue": q["name"],
-                        "text": f"{q['label']}: {plan['needed']} agents needed for the target, "
-                                f"{available} at work"})
+                        "text": f"{q['label']}: {_agents(plan['needed'])} needed for the "
+                                f"target, {available} at work"})
     for c in cases:
         what = "breached its " + str(c["target"]).replace("_", " ") + " target" \
             if c["kind"] == "sla_breached" else "is close to its SLA deadline"

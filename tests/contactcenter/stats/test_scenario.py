@@ -175,7 +175,11 @@ async def test_the_live_board_gives_every_figure_exactly(
     assert chat["service_level_with_abandons"] == 1.0
     assert chat["abandon_rate"] == 0
     assert chat["aht_seconds"] == 320
-    assert chat["agents_busy"] == 1
+    assert chat["agents"] == {"staffed": 3, "available": 0, "busy": 1, "wrapup": 0, "away": 1}
+    assert voice["agents"] == {"staffed": 3, "available": 0, "busy": 0, "wrapup": 1, "away": 1}
+    # Ana's chat leaves room in her budget for an email; Cy's call leaves room for nothing.
+    assert channels["email"]["agents"]["available"] == 1
+    assert channels["email"]["occupancy"] == 0
     # Each interaction is held to its own queue's threshold: B waited 30 s (sales: 20), H 20 s
     # (support: 30).
     assert (voice["offered"], voice["answered"], voice["answered_within"]) == (3, 2, 1)
