@@ -10,28 +10,25 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
-from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from aiohttp import WSMsgType, web
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
+from agent_ui import page
 from contactcenter import views
 from contactcenter.actions import consoles
 from contactcenter.actions.users import Session, find_session
 from contactcenter.core import Core
-from contactcenter.errors import InputError
 from contactcenter.feeds import user_feed
 from contactcenter.instruments import SOCKETS_OPEN
 from contactcenter.web.auth import require_session
-from contactcenter.web.errors import json_error
 from contactcenter.web.frames import ProtocolError, parse_frame
-from contactcenter.web.keys import CORE, FEED_HUB, SOCKETS
-from contactcenter.web.live_socket import LiveSocket, follow_feed, stop_tasks
+from contactcenter.web.keys import CORE, FEED_HUB
+from contactcenter.web.live_socket import LiveSocket, follow_feed, open_page_socket, stop_tasks
 
 log = logging.getLogger(__name__)
 
-STATIC = Path(__file__).parent / "static"
 HELLO_TIMEOUT_SECONDS = 10.0
 # How often an open console renews its claim to be open, and re-checks its session.
 KEEPALIVE_SECONDS = 30.0
@@ -57,23 +54,11 @@ _FRAMES: TypeAdapter[Hello | Ping] = TypeAdapter(
     Annotated[Hello | Ping, Field(discriminator="type")])
 
 
-async def console(request: web.Request) -> web.FileResponse:
-    return web.FileResponse(STATIC / "console.html", headers={"Cache-Control": "no-cache"})
-
-
 async def console_socket(request: web.Request) -> web.StreamResponse:
-    try:
-        session = await require_session(request)
-    except InputError as exc:
-        return json_error(exc.status, exc.code, exc.message)
-    origin = request.headers.get("Origin")
-    if origin is not None and origin.rstrip("/").lower() != f"{request.scheme}://{request.host}".lower():
-        # The session cookie is SameSite=Lax, which already keeps it off cross-site sockets;
-        # this is the second lock on the same door.
-        return json_error(403, "origin_not_allowed", "the console socket is for this site only")
-    ws = web.WebSocketResponse(heartbeat=30, max_msg_size=MAX_FRAME_BYTES)
-    await ws.prepare(request)
-    request.app[SOCKETS][ws] = "console"
+    opened = await open_page_socket(request, "console", MAX_FRAME_BYTES, require_session)
+    if isinstance(opened, web.Response):
+        return opened
+    ws, session = opened
     with SOCKETS_OPEN.labels("console").track_inprogress():
         await ConsoleSession(request.app, ws, session).run()
     return ws
@@ -164,12 +149,8 @@ class ConsoleSession:
             await consoles.console_seen(self.core, s.workspace_id, s.user_id, self.connection)
 
 
-async def pipeline(request: web.Request) -> web.FileResponse:
-    """The opportunity board (the console links to it); its data comes from the API."""
-    return web.FileResponse(STATIC / "pipeline.html", headers={"Cache-Control": "no-cache"})
-
-
 def add_routes(app: web.Application) -> None:
-    app.router.add_get("/console", console)
-    app.router.add_get("/pipeline", pipeline)
+    app.router.add_get("/console", page("console.html"))
+    # The opportunity board (the console links to it); its data comes from the API.
+    app.router.add_get("/pipeline", page("pipeline.html"))
     app.router.add_get("/console/ws", console_socket)

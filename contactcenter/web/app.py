@@ -10,6 +10,7 @@ import secrets
 import socket
 import weakref
 from collections.abc import AsyncIterator, Callable
+from typing import Protocol, TypeVar
 
 from aiohttp import WSCloseCode, web
 
@@ -88,24 +89,27 @@ def _core_context(
     return lifecycle
 
 
-async def _feed_hub_context(app: web.Application) -> AsyncIterator[None]:
-    hub = FeedHub(app[CORE].redis)
-    app[FEED_HUB] = hub
-    task = asyncio.create_task(hub.run(), name="feed-hub")
-    yield
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
+class _Hub(Protocol):
+    async def run(self) -> None: ...
 
 
-async def _board_hub_context(app: web.Application) -> AsyncIterator[None]:
-    hub = BoardHub(app[CORE], app[WORKSPACE_ID])
-    app[BOARD_HUB] = hub
-    task = asyncio.create_task(hub.run(), name="board-hub")
-    yield
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
+H = TypeVar("H", bound=_Hub)
+
+
+def _hub_context(
+    key: web.AppKey[H], make: Callable[[web.Application], H]
+) -> Callable[[web.Application], AsyncIterator[None]]:
+    """A hub of this node (feed wake-ups, the supervisors' board) shared by the handlers under
+    `key`, running in the background until the application stops."""
+    async def lifecycle(app: web.Application) -> AsyncIterator[None]:
+        hub = make(app)
+        app[key] = hub
+        task = asyncio.create_task(hub.run(), name=type(hub).__name__)
+        yield
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    return lifecycle
 
 
 async def _close_sockets(app: web.Application) -> None:
@@ -135,8 +139,9 @@ def create_app(settings: Settings, database_url: str, redis_url: str) -> web.App
                           client_max_size=MAX_REQUEST_BYTES)
     app[SETTINGS] = settings
     app.cleanup_ctx.append(_core_context(settings, database_url, redis_url))
-    app.cleanup_ctx.append(_feed_hub_context)
-    app.cleanup_ctx.append(_board_hub_context)
+    app.cleanup_ctx.append(_hub_context(FEED_HUB, lambda app: FeedHub(app[CORE].redis)))
+    app.cleanup_ctx.append(_hub_context(
+        BOARD_HUB, lambda app: BoardHub(app[CORE], app[WORKSPACE_ID])))
     app.cleanup_ctx.append(_routing_context)
     app.cleanup_ctx.append(sms_intake.intake_context)
     app.cleanup_ctx.append(imap_reader.readers_context)

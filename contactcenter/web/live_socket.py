@@ -20,7 +20,11 @@ import redis.asyncio as aioredis
 from aiohttp import web
 
 from contactcenter import feeds
+from contactcenter.actions.users import Session
+from contactcenter.errors import InputError
+from contactcenter.web.errors import json_error
 from contactcenter.web.feed_hub import FeedHub
+from contactcenter.web.keys import SOCKETS
 
 # The client treats a socket silent for three of these as dead and reconnects.
 HEARTBEAT_SECONDS = 20.0
@@ -49,6 +53,27 @@ class LiveSocket:
             with contextlib.suppress(ConnectionResetError):
                 await self.ws.send_str(text)
             self.last_sent = time.monotonic()
+
+
+async def open_page_socket(
+    request: web.Request, kind: str, max_frame_bytes: int,
+    who: Callable[[web.Request], Awaitable[Session]],
+) -> tuple[web.WebSocketResponse, Session] | web.Response:
+    """The socket of a signed-in page (console, supervisor view), or the JSON refusal to send
+    instead: not logged in, not allowed (`who` decides), or opened from another site's page."""
+    try:
+        session = await who(request)
+    except InputError as exc:
+        return json_error(exc.status, exc.code, exc.message)
+    origin = request.headers.get("Origin")
+    if origin is not None and origin.rstrip("/").lower() != f"{request.scheme}://{request.host}".lower():
+        # The session cookie is SameSite=Lax, which already keeps it off cross-site sockets;
+        # this is the second lock on the same door.
+        return json_error(403, "origin_not_allowed", f"the {kind} socket is for this site only")
+    ws = web.WebSocketResponse(heartbeat=30, max_msg_size=max_frame_bytes)
+    await ws.prepare(request)
+    request.app[SOCKETS][ws] = kind
+    return ws, session
 
 
 async def stop_tasks(tasks: list[asyncio.Task[None]], wait_seconds: float = 2.0) -> None:

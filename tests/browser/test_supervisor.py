@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -19,6 +19,7 @@ from contactcenter.crm.keeper import WorkflowKeeper
 from tests.browser.conftest import People
 from tests.browser.pages import Agent, Customer
 from tests.conftest import PASSWORD
+from tests.contactcenter.stats.rows import past_interaction
 
 pytestmark = pytest.mark.browser
 
@@ -79,18 +80,11 @@ async def test_the_dashboard_follows_a_chat_live_and_whispers_reach_the_agent(
 async def test_reports_tab_draws_a_chart_and_offers_csv(
     people: People, base_url: str, agents: dict[str, str], core: Core, workspace_id: int
 ) -> None:
+    two_hours_ago = datetime.now(UTC) - timedelta(hours=2)
     async with core.pool.acquire() as conn:
-        customer = await conn.fetchval(
-            "INSERT INTO customers (workspace_id, display_name) VALUES ($1, 'Lee') RETURNING id",
-            workspace_id)
-        await conn.execute(
-            """INSERT INTO interactions (workspace_id, channel, state, queue_id, customer_id,
-                   queued_at, first_answered_at, answered_at, ended_at, outcome)
-               SELECT $1, 'voice', 'closed', q.id, $2, now() - interval '2 h',
-                      now() - interval '2 h' + interval '9 s', now() - interval '2 h',
-                      now() - interval '1 h 55 min', 'completed'
-               FROM queues q WHERE q.workspace_id = $1 AND q.name = 'sales'""",
-            workspace_id, customer)
+        await past_interaction(conn, workspace_id, "sales", "voice", two_hours_ago,
+                               customer="Lee", answered=two_hours_ago + timedelta(seconds=9),
+                               ended=two_hours_ago + timedelta(minutes=5), outcome="completed")
     sam = await _supervisor(people, base_url, core, workspace_id)
     await sam.get_by_role("tab", name="Reports").click()
     await sam.get_by_label("From").fill((date.today() - timedelta(days=1)).isoformat())

@@ -25,6 +25,7 @@ from contactcenter.core import Core
 from contactcenter.crm import cases
 from contactcenter.stats import history, live
 from routing import erlang
+from tests.contactcenter.stats.rows import past_interaction
 
 DAY = datetime(2026, 11, 23, tzinfo=UTC)
 NOW = DAY.replace(hour=12)
@@ -39,19 +40,11 @@ async def _interaction(conn: asyncpg.Connection, ws: int, queue: str, channel: s
                        queued: str, *, agent: int | None = None, answered: str | None = None,
                        wrapup: str | None = None, ended: str | None = None,
                        outcome: str | None = None) -> int:
-    state = {"completed": "closed", "refused": "closed", "abandoned": "abandoned",
-             None: "wrapup" if wrapup else "assigned" if answered else "queued"}[outcome]
-    customer = await conn.fetchval(
-        "INSERT INTO customers (workspace_id, display_name) VALUES ($1, $2) RETURNING id",
-        ws, f"Customer {queued}")
-    return int(await conn.fetchval(
-        """INSERT INTO interactions (workspace_id, channel, state, queue_id, customer_id,
-               agent_id, created_at, queued_at, answered_at, first_answered_at, wrapup_at,
-               ended_at, outcome)
-           VALUES ($1, $2, $3, (SELECT id FROM queues WHERE workspace_id = $1 AND name = $4),
-                   $5, $6, $7, $7, $8, $8, $9, $10, $11) RETURNING id""",
-        ws, channel, state, queue, customer, agent, at(queued),
-        answered and at(answered), wrapup and at(wrapup), ended and at(ended), outcome))
+    def time(hhmmss: str | None) -> datetime | None:
+        return at(hhmmss) if hhmmss else None
+    return await past_interaction(
+        conn, ws, queue, channel, at(queued), customer=f"Customer {queued}", agent=agent,
+        answered=time(answered), wrapup=time(wrapup), ended=time(ended), outcome=outcome)
 
 
 async def _decision(conn: asyncpg.Connection, ws: int, kind: str, iid: int, agent: int,

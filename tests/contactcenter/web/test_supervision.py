@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -15,6 +16,7 @@ from contactcenter.actions.users import NewUser, add_user
 from contactcenter.core import Core
 from contactcenter.feeds import customer_feed, user_feed
 from tests.conftest import PASSWORD
+from tests.contactcenter.stats.rows import past_interaction
 from tests.live import eventually, frames_until, login, start_chat
 
 SUPERVISOR = "sam@example.com"
@@ -81,17 +83,11 @@ async def test_reports_as_json_and_csv_and_their_refusals(
     client: TestClient[Any, Any], core: Core, workspace_id: int, supervisor: str
 ) -> None:
     async with core.pool.acquire() as conn:
-        customer = await conn.fetchval(
-            "INSERT INTO customers (workspace_id, display_name) VALUES ($1, 'Lee') RETURNING id",
-            workspace_id)
-        await conn.execute(
-            """INSERT INTO interactions (workspace_id, channel, state, queue_id, customer_id,
-                   queued_at, first_answered_at, answered_at, ended_at, outcome)
-               SELECT $1, 'voice', 'closed', q.id, $2, t, t + interval '12 s',
-                      t + interval '12 s', t + interval '200 s', 'completed'
-               FROM queues q, (VALUES (timestamptz '2026-11-23 09:05Z'),
-                                      (timestamptz '2026-11-23 09:40Z')) v(t)
-               WHERE q.workspace_id = $1 AND q.name = 'sales'""", workspace_id, customer)
+        for queued in (datetime(2026, 11, 23, 9, 5, tzinfo=UTC),
+                       datetime(2026, 11, 23, 9, 40, tzinfo=UTC)):
+            await past_interaction(conn, workspace_id, "sales", "voice", queued,
+                                   answered=queued + timedelta(seconds=12),
+                                   ended=queued + timedelta(seconds=200), outcome="completed")
     await login(client, supervisor, PASSWORD)
     query = "from=2026-11-23T08:00:00Z&to=2026-11-23T10:00:00Z&interval=30&by=queue"
     body = await (await client.get(f"/api/reports?{query}")).json()
