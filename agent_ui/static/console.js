@@ -41,34 +41,15 @@
 
   function api(method, path, body) { return window.ccApi.call(method, path, body); }
   var failed = window.ccApi.failed;
-  window.ccApi.unauthorized = function () { showLogin(); };
   var DEPS = {api: api, toast: toast, failed: failed};  // what the panel modules borrow
 
-  // ---- login --------------------------------------------------------------------------------------
-  function showLogin() {
-    loggedIn = false;
+  // ---- signing in and out (login.js draws the card) ------------------------------------------
+  function stop() {
+    loggedIn = false; lastEventId = null;
     if (socket) { socket.onclose = null; socket.close(); socket = null; }
-    $("app").hidden = true; $("login").hidden = false;
-    $("login").querySelector("input[name=email]").focus();
   }
-  $("login").querySelector("form").addEventListener("submit", function (e) {
-    e.preventDefault();
-    var f = e.target, err = f.querySelector(".form-error");
-    err.textContent = "";
-    api("POST", "/api/login", {email: f.email.value, password: f.password.value}).then(function (r) {
-      if (!r.ok) { err.textContent = failed(r); return; }
-      lastEventId = null;
-      start(r.data);
-    }, function () { err.textContent = "Cannot reach the server."; });
-  });
-  $("logout").addEventListener("click", function () {
-    api("POST", "/api/logout").then(function () {
-      window.ccApi.csrf = null; lastEventId = null; showLogin();
-    });
-  });
   function start(data) {
-    window.ccApi.csrf = data.csrf_token; S.me = data.user; loggedIn = true;
-    $("login").hidden = true; $("app").hidden = false;
+    S.me = data.user; loggedIn = true;
     $("me-name").textContent = S.me.display_name;
     window.ccTasks.start(DEPS);
     connect();
@@ -94,7 +75,7 @@
       socket = null;
       if (!loggedIn) return;
       $("conn").hidden = false;
-      if (e.code === 4401) { showLogin(); return; }
+      if (e.code === 4401) { window.ccLogin.show(); return; }
       retry = Math.min(retry + 1, 6);
       var wait = Math.min(10000, 500 * Math.pow(2, retry - 1)) * (0.8 + Math.random() * 0.4);
       // A refused handshake looks like any other close: ask whether we are still logged in.
@@ -662,5 +643,5 @@
   setInterval(tick, 1000);
 
   // ---- start ------------------------------------------------------------------------------------------
-  api("GET", "/api/me").then(function (r) { if (r.ok) start(r.data); else showLogin(); }, showLogin);
+  window.ccLogin.mount("Agent console", "Sign in to take conversations.", start, stop);
 })();

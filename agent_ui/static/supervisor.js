@@ -31,31 +31,17 @@
   function since(iso) { return iso ? (Date.now() - Date.parse(iso)) / 1000 : null; }
   function ticking(iso) { return h("span", {cls: "ticking", "data-since": iso || "", text: iso ? clock(since(iso)) : "\u2013"}); }
 
-  // ---- login -----------------------------------------------------------------------------------
-  function showLogin(message) {
+  // ---- signing in and out (login.js draws the card) ------------------------------------------
+  function stop() {
     if (socket) { socket.onclose = null; socket.close(); socket = null; }
-    $("app").hidden = true; $("login").hidden = false;
-    $("login").querySelector(".form-error").textContent = message || "";
   }
-  window.ccApi.unauthorized = function () { showLogin(); };
-  $("login").querySelector("form").addEventListener("submit", function (e) {
-    e.preventDefault();
-    var f = e.target, err = f.querySelector(".form-error");
-    api("POST", "/api/login", {email: f.email.value, password: f.password.value}).then(function (r) {
-      if (!r.ok) { err.textContent = failed(r); return; }
-      start(r.data);
-    }, function () { err.textContent = "Cannot reach the server."; });
-  });
-  $("logout").addEventListener("click", function () {
-    api("POST", "/api/logout").then(function () { window.ccApi.csrf = null; showLogin(); });
-  });
   function start(data) {
     if (data.user.role !== "supervisor" && data.user.role !== "admin") {
-      showLogin("This page is for supervisors. " + data.user.display_name + " is an agent: use the console.");
+      window.ccLogin.show("This page is for supervisors. " + data.user.display_name +
+                          " is an agent: use the console.");
       return;
     }
-    window.ccApi.csrf = data.csrf_token; me = data.user;
-    $("login").hidden = true; $("app").hidden = false;
+    me = data.user;
     $("me-name").textContent = me.display_name;
     connect();
     initReports();
@@ -391,5 +377,5 @@
   }
 
   // ---- start -------------------------------------------------------------------------------------
-  api("GET", "/api/me").then(function (r) { if (r.ok) start(r.data); else showLogin(); }, function () { showLogin(); });
+  window.ccLogin.mount("Supervisor", "Sign in with a supervisor or admin account.", start, stop);
 })();

@@ -136,3 +136,18 @@ async def test_an_sla_breach_appears_as_it_happens(
                                         "first response target")
     await expect(alert).to_have_class(re.compile(r"\bfresh\b"))
     await expect(sam.get_by_role("status").filter(has_text="Refund never arrived")).to_be_visible()
+
+
+async def test_a_supervisor_moves_a_waiting_chat_to_another_queue(
+    people: People, base_url: str, agents: dict[str, str], core: Core, workspace_id: int
+) -> None:
+    sam = await _supervisor(people, base_url, core, workspace_id)
+    await Customer(await people("customer"), base_url).start("Kim", "Sales", "Anyone there?")
+    row = sam.locator("#waiting li", has_text="Kim")
+    await expect(row).to_contain_text("Sales")
+    await row.get_by_label("Move Kim").select_option(label="Support")
+    await expect(sam.locator("#waiting li", has_text="Kim")).to_contain_text("Support")
+    await expect(sam.locator("#queues tr[data-queue=support] td").nth(1)).to_have_text("1")
+    await expect(sam.locator("#queues tr[data-queue=sales] td").nth(1)).to_have_text("0")
+    assert await core.pool.fetchval(
+        "SELECT q.name FROM interactions i JOIN queues q ON q.id = i.queue_id") == "support"
