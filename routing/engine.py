@@ -24,7 +24,7 @@ import heapq
 import itertools
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal, TypeVar, get_args
 
 from routing.calendar import Calendar
 from routing.model import (
@@ -54,6 +54,7 @@ from routing.model import (
     PriorityRaised,
     QueueSpec,
     Requeued,
+    Strategy,
     Transferred,
     WrapupFinished,
     WrapupStarted,
@@ -64,6 +65,8 @@ Reqs = tuple[tuple[str, int], ...]
 _DECLINED_SCAN_LIMIT = 32
 # Other agents an offer's reason names one by one; the rest are counted by reason.
 _EXPLAIN_NAMED = 25
+# Each strategy as a reason says it ("longest idle of 3 eligible").
+_RULE: dict[str, str] = {s: s.replace("_", " ") for s in get_args(Strategy)}
 # Why an agent with the skills was not chosen: (of one agent, counted over several).
 _NOT_AVAILABLE: dict[str, tuple[str, str]] = {
     p: (f"is {p}", f"are {p}") for p in ("away", "offline")}
@@ -147,12 +150,16 @@ class Engine:
         self._seq = itertools.count()
         self._offer_seq = itertools.count(1)
         self._ordinal = itertools.count()
+        self._handlers: dict[type, Callable[[Any, float, list[Decision]], None]] = {}
 
     # Public interface
 
     def apply(self, event: Event, now: float) -> list[Decision]:
-        out = self.advance(now)
-        handler = getattr(self, f"_on_{type(event).__name__}")
+        timers = self._timers
+        out = self.advance(now) if timers and timers[0][0] <= now else []
+        handler = self._handlers.get(type(event))
+        if handler is None:  # each event type's handler is looked up by name once
+            handler = self._handlers[type(event)] = getattr(self, f"_on_{type(event).__name__}")
         handler(event, now, out)
         return out
 
@@ -609,7 +616,7 @@ class Engine:
         assert bucket is not None
         chosen = self._best_ready_agent(bucket, it, now)
         if chosen is not None:
-            self._offer(it, chosen, bucket.queue.strategy.replace("_", " "), now, out)
+            self._offer(it, chosen, _RULE[bucket.queue.strategy], now, out)
 
     def _best_ready_agent(self, bucket: Bucket, it: Interaction, now: float) -> Agent | None:
         """The top of the bucket's agent heap that may take `it`, correcting entries on the way.
@@ -655,7 +662,7 @@ class Engine:
                 if best is None:
                     self._publish_ready(agent)
                     return
-                self._offer(best, agent, best.bucket.queue.strategy.replace("_", " ")
+                self._offer(best, agent, _RULE[best.bucket.queue.strategy]
                             if best.bucket else "", now, out)
 
     def _best_for(self, agent: Agent, now: float) -> Interaction | None:
@@ -752,6 +759,8 @@ class Engine:
 
     def _takeable(self, agent: Agent) -> tuple[Channel, ...]:
         """The channels the agent can take one more interaction of now."""
+        if agent.presence != "available" or not agent.connected or agent.exclusive_held:
+            return ()  # what can_take would say of every channel, said once
         return tuple(channel for channel in self.config.channels if self.can_take(agent, channel))
 
     def _publish_ready(self, agent: Agent) -> None:
