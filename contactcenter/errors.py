@@ -34,3 +34,9 @@ class Conflict(InputError):
     """The request is well formed but the thing is not in a state that allows it."""
 
     status = 409
+
+
+class Busy(InputError):
+    """Too much of this is already running; try again shortly."""
+
+    status = 429

@@ -13,7 +13,7 @@ from aiohttp import web
 from pydantic import BaseModel, Field
 
 from contactcenter.actions import conversation, work
-from contactcenter.errors import InputError, NotFound
+from contactcenter.errors import Busy, InputError, NotFound
 from contactcenter.simulation import theory
 from contactcenter.stats import history
 from contactcenter.web.auth import require_supervisor
@@ -27,8 +27,11 @@ routes = ApiRoutes(tag="supervision")
 _OBJECT: dict[str, Any] = {"type": "object"}
 _AUTH = {401: Response("not logged in"),
          403: Response("missing CSRF token, or not a supervisor or admin")}
-# A what-if run simulates at most this many arrivals, so that it answers in seconds.
+# A what-if run simulates at most this many arrivals, so that it answers in seconds, and a node
+# runs at most this many at once (each holds a core while it runs).
 MAX_WHAT_IF_ARRIVALS = 50_000
+MAX_WHAT_IF_RUNNING = 2
+_what_ifs_running = 0
 
 
 @routes.route("GET", "/api/stats/live",
@@ -95,7 +98,7 @@ class WhatIf(BaseModel):
                       "Erlang C (or A, with patience) predicts beside it",
               responses={200: Response("simulated and predicted figures", _OBJECT),
                          400: Response("a bad value, or too many arrivals to simulate"),
-                         **_AUTH})
+                         429: Response("two runs already going on this server"), **_AUTH})
 async def post_what_if(request: web.Request) -> web.Response:
     await require_supervisor(request)
     body = await read_body(request, WhatIf)
@@ -107,8 +110,16 @@ async def post_what_if(request: web.Request) -> web.Response:
     scenario = single_queue_scenario(body.agents, rate, body.aht_seconds,
                                      body.threshold_seconds, duration,
                                      patience=body.patience_seconds, seed=body.seed)
-    # The engine is pure CPU: run it off the event loop so the server keeps answering.
-    result = await asyncio.to_thread(run, scenario)
+    global _what_ifs_running
+    if _what_ifs_running >= MAX_WHAT_IF_RUNNING:
+        raise Busy("what_if_busy", "other what-if runs are going on this server: try again "
+                                   "in a few seconds")
+    _what_ifs_running += 1
+    try:
+        # The engine is pure CPU: run it off the event loop so the server keeps answering.
+        result = await asyncio.to_thread(run, scenario)
+    finally:
+        _what_ifs_running -= 1
     predicted = theory(body.agents, rate, body.aht_seconds, body.threshold_seconds,
                        body.patience_seconds)
     return web.json_response({"simulated": result, "predicted": {

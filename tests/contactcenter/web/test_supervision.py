@@ -3,6 +3,7 @@ happen, reports as JSON and CSV, the what-if simulator, presence, whisper, /metr
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 from datetime import UTC, datetime, timedelta
@@ -147,6 +148,13 @@ async def test_what_if_runs_the_simulator_beside_erlang_c(
     bad = await client.post("/api/stats/what-if", headers={"X-CSRF-Token": csrf},
                             json={"agents": 0, "arrivals_per_hour": 10, "aht_seconds": 60})
     assert bad.status == 400
+
+    # Each run holds a core: a third at once is asked to come back.
+    runs = await asyncio.gather(*(client.post(
+        "/api/stats/what-if", headers={"X-CSRF-Token": csrf},
+        json={"agents": 100, "arrivals_per_hour": 1800, "aht_seconds": 180, "hours": 24})
+        for _ in range(3)))
+    assert sorted(r.status for r in runs) == [200, 200, 429]
 
 
 async def test_a_supervisor_sets_an_agents_presence_and_whispers_to_them(
