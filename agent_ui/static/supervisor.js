@@ -88,8 +88,9 @@
     return el;
   }
   function draw() {
-    $("day").textContent = "today since " + new Date(board.day_start).toLocaleTimeString([], {hour: "2-digit", minute: "2-digit"});
-    drawAlerts(); drawQueues(); drawChannels(); drawWaiting(); drawAgents(); fillWhatIfQueues();
+    $("day").textContent = "today (" + new Date(board.day_start).toLocaleDateString([], {timeZone: board.timezone}) +
+                           ", " + board.timezone + ")";
+    drawAlerts(); drawQueues(); drawChannels(); drawWaiting(); drawAgents(); fillWhatIfQueues(); defaultDays();
     if (viewing) openInteraction(viewing, true);
   }
   function drawAlerts() {
@@ -295,18 +296,27 @@
     agent: [["offers", "Offers"], ["accepted", "Accepted"], ["rejected", "Rejected"], ["missed", "Missed"],
             ["handled", "Handled"], ["aht_seconds", "AHT", secs], ["occupancy", "Occupancy", pct]],
   };
-  function isoDay(d) { return d.getFullYear() + "-" + String(d.getMonth() + 1).padStart(2, "0") + "-" + String(d.getDate()).padStart(2, "0"); }
+  // The form starts on today: the browser's until the first board says the workspace's (the
+  // two differ when the supervisor is in another time zone); a date the user chose stays.
+  var reportsReady = false, autoDay = "";
   function initReports() {
+    if (reportsReady) return;
+    reportsReady = true;
     var f = $("report-form");
-    if (f.from.value) return;
-    f.from.value = f.to.value = isoDay(new Date());
+    autoDay = f.from.value = f.to.value = new Date().toLocaleDateString("en-CA");  // 2026-11-24
     f.addEventListener("submit", function (e) { e.preventDefault(); loadReport(); });
   }
+  function defaultDays() {
+    var f = $("report-form"), today = new Date().toLocaleDateString("en-CA", {timeZone: board.timezone});
+    if (f.from.value === autoDay) f.from.value = today;
+    if (f.to.value === autoDay) f.to.value = today;
+    autoDay = today;
+  }
+  // Dates go as dates: the server takes them as days in the workspace's time zone.
   function reportQuery() {
-    var f = $("report-form");
-    var from = new Date(f.from.value + "T00:00:00"), to = new Date(f.to.value + "T00:00:00");
-    to.setDate(to.getDate() + 1);
-    return "from=" + encodeURIComponent(from.toISOString()) + "&to=" + encodeURIComponent(to.toISOString()) +
+    var f = $("report-form"), to = new Date(f.to.value + "T12:00:00Z");
+    to.setUTCDate(to.getUTCDate() + 1);  // "to" is inclusive on the form, exclusive in the API
+    return "from=" + f.from.value + "&to=" + to.toISOString().slice(0, 10) +
            "&interval=" + f.interval.value + "&by=" + f.by.value;
   }
   function loadReport() {
@@ -318,10 +328,12 @@
       drawReport(r.data);
     });
   }
-  function label(iso, interval) {
-    var d = new Date(iso);
-    return interval === "day" ? d.toLocaleDateString() : d.toLocaleDateString([], {month: "short", day: "numeric"}) + " " +
-      d.toLocaleTimeString([], {hour: "2-digit", minute: "2-digit"});
+  // Interval starts are shown as the workspace's clock reads them, wherever the browser is.
+  function label(iso, data) {
+    var d = new Date(iso), tz = {timeZone: data.timezone};
+    return data.interval === "day" ? d.toLocaleDateString([], tz)
+      : d.toLocaleDateString([], {timeZone: data.timezone, month: "short", day: "numeric"}) + " " +
+        d.toLocaleTimeString([], {timeZone: data.timezone, hour: "2-digit", minute: "2-digit"});
   }
   function drawReport(data) {
     var cols = data.by === "agent" ? COLUMNS.agent : COLUMNS.interactions, table = $("report");
@@ -331,7 +343,7 @@
     var body = table.querySelector("tbody");
     body.textContent = "";
     data.rows.forEach(function (row) {
-      body.appendChild(cells(h("tr"), [label(row.start, data.interval), row.name].concat(cols.map(function (c) {
+      body.appendChild(cells(h("tr"), [label(row.start, data), row.name].concat(cols.map(function (c) {
         return c[2] ? c[2](row[c[0]]) : row[c[0]];
       }))));
     });
@@ -373,7 +385,9 @@
       axes.push({scale: "%", side: 1, grid: {show: false}, label: "Service level %"});
     }
     chart = new window.uPlot({width: Math.max(320, box.clientWidth || 800), height: 260, series: series, axes: axes,
-                              scales: {"%": {range: [0, 100]}}}, values, box);
+                              scales: {"%": {range: [0, 100]}},
+                              tzDate: function (ts) { return window.uPlot.tzDate(new Date(ts * 1000), data.timezone); }},
+                             values, box);
   }
 
   // ---- start -------------------------------------------------------------------------------------

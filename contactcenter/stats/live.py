@@ -151,6 +151,7 @@ async def board(conn: asyncpg.Connection, workspace_id: int, config: FileConfig,
                 for ch in CHANNELS if ch in by_channel or any(w["channel"] == ch for w in waiting)]
     return {
         "at": now.isoformat(), "day_start": today.isoformat(),
+        "timezone": config.workspace.timezone,
         "queues": queues, "channels": channels, "agents": agents, "waiting": waiting,
         "alerts": _alerts(queues, alerts_rows, now),
     }

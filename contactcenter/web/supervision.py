@@ -6,8 +6,9 @@ to any interaction. All of it requires the supervisor or admin role."""
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime
+from datetime import date, datetime, time
 from typing import Any, Literal
+from zoneinfo import ZoneInfo
 
 from aiohttp import web
 from pydantic import BaseModel, Field
@@ -43,19 +44,26 @@ async def get_live(request: web.Request) -> web.Response:
     return web.json_response(await request.app[BOARD_HUB].read())
 
 
-def _time(request: web.Request, name: str) -> datetime:
+def _time(request: web.Request, name: str, timezone: str) -> datetime:
+    """An ISO 8601 time with its zone, or a plain date: that day's midnight in the workspace's
+    time zone (what a supervisor means by "from Monday")."""
     raw = request.query.get(name)
     if not raw:
-        raise InputError(f"missing_{name}", f"give {name}=, e.g. 2026-11-24T00:00:00Z")
+        raise InputError(f"missing_{name}", f"give {name}=, e.g. 2026-11-24 or "
+                                            "2026-11-24T08:00:00Z")
     try:
+        if len(raw) == 10:
+            return datetime.combine(date.fromisoformat(raw), time(), ZoneInfo(timezone))
         return datetime.fromisoformat(raw.replace("Z", "+00:00").replace(" ", "+"))
     except ValueError:
-        raise InputError(f"bad_{name}", f"{name} is not an ISO 8601 time: {raw!r}") from None
+        raise InputError(f"bad_{name}", f"{name} is neither a date nor an ISO 8601 time: "
+                                        f"{raw!r}") from None
 
 
 @routes.route("GET", "/api/reports",
-              summary="Interval report: from, to (ISO times with zone), interval (15, 30, 60, "
-                      "day), by (queue, channel, agent), format (json or csv)",
+              summary="Interval report: from, to (dates in the workspace's time zone, or ISO "
+                      "times with a zone; to is exclusive), interval (15, 30, 60, day), by "
+                      "(queue, channel, agent), format (json or csv)",
               responses={200: Response("rows in time order", _OBJECT),
                          400: Response("a bad or missing parameter, or too long a period"),
                          **_AUTH})
@@ -68,9 +76,10 @@ async def get_report(request: web.Request) -> web.Response:
     fmt = request.query.get("format", "json")
     if fmt not in ("json", "csv"):
         raise InputError("bad_format", "format must be json or csv")
-    period = history.check_period(_time(request, "from"), _time(request, "to"),
-                                  request.query.get("interval", "60"))
     core = request.app[CORE]
+    zone = core.config.workspace.timezone
+    period = history.check_period(_time(request, "from", zone), _time(request, "to", zone),
+                                  request.query.get("interval", "60"))
     async with core.pool.acquire() as conn:
         rows = await history.report(conn, session.workspace_id, core.config, period, by)
     if fmt == "csv":

@@ -107,6 +107,12 @@ async def test_reports_as_json_and_csv_and_their_refusals(
         ("2026-11-23T09:00:00+00:00", "Sales", "1", "12.0"),
         ("2026-11-23T09:30:00+00:00", "Sales", "1", "12.0")]
 
+    # Plain dates are days of the workspace's calendar.
+    days = await (await client.get("/api/reports?from=2026-11-23&to=2026-11-24&interval=day"
+                                   "&by=channel")).json()
+    assert [(r["start"], r["key"], r["offered"]) for r in days["rows"]] == [
+        ("2026-11-23T00:00:00+00:00", "voice", 2)]
+
     for bad, code in (("interval=7", "bad_interval"), ("by=planet", "bad_by"),
                       ("format=xml", "bad_format")):
         resp = await client.get(f"/api/reports?from=2026-11-23T08:00:00Z"
