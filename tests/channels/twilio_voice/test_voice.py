@@ -91,7 +91,7 @@ async def test_a_call_from_menu_to_agent_to_hang_up(
     assert conference is not None
     assert conference.text == f"cc-interaction-{iid}"
 
-    agent_leg: str = await core.pool.fetchval("SELECT call_sid FROM calls WHERE leg = 'agent'")
+    agent_leg = await _agent_leg(core)
     for status in ("ringing", "ringing", "in-progress"):  # a repeat adds nothing
         progress = await twilio.post("/channels/twilio/voice/status", fixture(
             "voice_status_completed.json", CallSid=agent_leg, CallStatus=status))
@@ -111,6 +111,17 @@ async def test_a_call_from_menu_to_agent_to_hang_up(
 
 async def _agent_dialled(twilio: Twilio) -> bool:
     return bool(twilio.api.calls_to("/Calls.json"))
+
+
+async def _agent_leg(core: Core) -> str:
+    """The agent's leg, once the call bridger has recorded it: just after Twilio took the call,
+    so a test that saw the call placed may look a moment too early."""
+    async def recorded() -> str | None:
+        leg: str | None = await core.pool.fetchval(
+            "SELECT call_sid FROM calls WHERE leg = 'agent'")
+        return leg
+    found: str = await eventually(recorded)
+    return found
 
 
 async def test_hanging_up_while_waiting_abandons(
@@ -269,7 +280,7 @@ async def test_a_transfer_moves_the_live_call_and_a_supervisor_listens_in(
     await eventually(lambda: state_is(core, iid, "offered"))
     await twilio.client.post(f"/api/interactions/{iid}/accept", headers=as_dev)
     await eventually(lambda: _agent_dialled(twilio))
-    dev_leg: str = await core.pool.fetchval("SELECT call_sid FROM calls WHERE leg = 'agent'")
+    dev_leg = await _agent_leg(core)
 
     eve_client: TestClient[Any, Any] = TestClient(twilio.client.server)
     sam_client: TestClient[Any, Any] = TestClient(twilio.client.server)
