@@ -76,7 +76,8 @@ class WorkflowKeeper(PollingWorker):
     async def _link_new_interactions(self, conn: Any, logged: list[LoggedEvent]) -> None:
         """The rule that links work to a case: a customer with exactly one unfinished case who
         gets in touch again is talking about it, so the new interaction joins it (and an
-        at-risk case's priority boost reaches it)."""
+        at-risk case's priority boost reaches it while it waits). Any open interaction counts:
+        one offered to an agent the moment it arrived is about the case just the same."""
         rows = await conn.fetch(
             """UPDATE interactions i SET case_id = sole.case_id
                FROM (SELECT i2.id, min(c.id) AS case_id,
@@ -84,7 +85,8 @@ class WorkflowKeeper(PollingWorker):
                      FROM interactions i2
                      JOIN cases c ON c.customer_id = i2.customer_id
                        AND c.status IN ('new', 'open', 'pending')
-                     WHERE i2.workspace_id = $1 AND i2.state = 'queued' AND i2.case_id IS NULL
+                     WHERE i2.workspace_id = $1 AND i2.case_id IS NULL
+                       AND i2.state NOT IN ('closed', 'abandoned')
                      GROUP BY i2.id HAVING count(*) = 1) sole
                WHERE i.id = sole.id
                RETURNING i.id, i.customer_id, i.case_id, sole.at_risk""", self.ws)

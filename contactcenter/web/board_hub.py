@@ -86,7 +86,17 @@ class BoardHub:
         self._changed.set()
 
     async def run(self) -> None:
-        await asyncio.gather(self._compute(), self._follow_stream(), self._follow_channels())
+        """Until cancelled; a bug in one of the loops restarts all three, not the node."""
+        while True:
+            try:
+                async with asyncio.TaskGroup() as group:
+                    group.create_task(self._compute())
+                    group.create_task(self._follow_stream())
+                    group.create_task(self._follow_channels())
+            except Exception:
+                log.exception("the supervisors' board stopped; restarting it")
+                self._changed.set()
+                await asyncio.sleep(1)
 
     async def _compute(self) -> None:
         while True:
@@ -104,10 +114,9 @@ class BoardHub:
                 await asyncio.sleep(1)
                 continue
             text = json.dumps(board)
-            fresh = text != self._last or any(box.board is None for box in self._watchers)
-            self._last = text
-            if fresh:
-                for box in self._watchers:
+            changed, self._last = text != self._last, text
+            for box in self._watchers:
+                if changed or box.board is None:  # a page that just opened needs one anyway
                     box.put(text)
 
     async def read(self) -> dict[str, object]:

@@ -78,8 +78,10 @@ async def test_wrapup_opens_a_case_and_the_conversation_moves_its_sla(
     pending = await client.patch(f"/api/cases/{case_id}", headers=headers,
                                  json={"status": "pending"})
     assert _timer(await pending.json(), "resolution")["state"] == "paused"
-    # The customer writes again (a new chat): the case opens again and its clocks run.
+    # The customer writes again (a new chat): the case opens again and its clocks run. The chat
+    # is offered to Bo at once; it is about the case all the same.
     _, again = await _chat(core, workspace_id, "visitor-1", "Any news on the refund?")
+    await eventually(lambda: state_is(core, again, "offered"))
     await keeper.step()
     assert await core.pool.fetchval("SELECT case_id FROM interactions WHERE id = $1",
                                     again) == case_id  # the customer's one open case
