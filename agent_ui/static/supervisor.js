@@ -163,6 +163,10 @@
         ticking(w.queued_at), moveControl(w),
       ]));
     });
+    if (board.waiting_total > board.waiting.length) {
+      list.appendChild(h("li", {cls: "more muted", text: "and " + (board.waiting_total - board.waiting.length).toLocaleString() +
+                                " more, shorter waits"}));
+    }
     $("no-waiting").hidden = board.waiting.length > 0;
   }
   function queueLabel(name) {

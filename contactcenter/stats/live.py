@@ -21,6 +21,7 @@ from contactcenter.stats import history
 from contactcenter.stats.figures import Tally, figures, occupancy, staffing
 
 STATES = ("available", "busy", "wrapup", "away", "offline")
+WAITING_SHOWN = 200
 CHANNELS: tuple[Channel, ...] = ("voice", "chat", "sms", "email", "voicemail")
 
 _AGENTS = """
@@ -152,7 +153,10 @@ async def board(conn: asyncpg.Connection, workspace_id: int, config: FileConfig,
     return {
         "at": now.isoformat(), "day_start": today.isoformat(),
         "timezone": config.workspace.timezone,
-        "queues": queues, "channels": channels, "agents": agents, "waiting": waiting,
+        "queues": queues, "channels": channels, "agents": agents,
+        # The longest waits, enough to act on; a queue of thousands of emails would otherwise
+        # make every board megabytes.
+        "waiting": waiting[:WAITING_SHOWN], "waiting_total": len(waiting),
         "alerts": _alerts(queues, alerts_rows, now),
     }
 

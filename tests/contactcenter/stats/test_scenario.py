@@ -138,6 +138,8 @@ async def test_the_live_board_gives_every_figure_exactly(
     assert sales["abandon_rate"] == pytest.approx(1 / 5)
     assert sales["oldest_since"] == at("11:50:00").isoformat()
     assert sales["oldest_wait_seconds"] == 600
+    assert [w["channel"] for w in board["waiting"]] == ["email"]
+    assert board["waiting_total"] == 1
     assert sales["agents"] == {"available": 0, "busy": 1, "wrapup": 0, "away": 1, "offline": 0,
                                "staffed": 2}
     assert sales["occupancy"] == 1.0
