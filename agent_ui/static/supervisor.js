@@ -296,9 +296,11 @@
     interactions: [["offered", "Offered"], ["answered", "Answered"], ["abandoned", "Abandoned"],
                    ["short_abandoned", "Short abandons"], ["refused", "Refused"],
                    ["service_level", "Service level", pct], ["service_level_with_abandons", "SL incl. abandons", pct],
-                   ["asa_seconds", "ASA", secs], ["aht_seconds", "AHT", secs], ["abandon_rate", "Abandon rate", pct]],
+                   ["asa_seconds", "ASA", secs], ["aht_seconds", "AHT", secs], ["abandon_rate", "Abandon rate", pct],
+                   ["sla_breaches", "SLA breaches"]],
     agent: [["offers", "Offers"], ["accepted", "Accepted"], ["rejected", "Rejected"], ["missed", "Missed"],
-            ["handled", "Handled"], ["aht_seconds", "AHT", secs], ["occupancy", "Occupancy", pct]],
+            ["handled", "Handled"], ["aht_seconds", "AHT", secs], ["occupancy", "Occupancy", pct],
+            ["sla_breaches", "SLA breaches"]],
   };
   // The form starts on today: the browser's until the first board says the workspace's (the
   // two differ when the supervisor is in another time zone); a date the user chose stays.
@@ -341,6 +343,7 @@
   }
   function drawReport(data) {
     var cols = data.by === "agent" ? COLUMNS.agent : COLUMNS.interactions, table = $("report");
+    if (data.by === "channel") cols = cols.filter(function (c) { return c[0] !== "sla_breaches"; });  // cases have no channel
     table.querySelector("thead").textContent = "";
     table.querySelector("thead").appendChild(h("tr", {}, [h("th", {text: "Interval"}), h("th", {text: data.by[0].toUpperCase() + data.by.slice(1)})]
       .concat(cols.map(function (c) { return h("th", {text: c[1]}); }))));

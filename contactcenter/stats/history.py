@@ -78,6 +78,15 @@ _HANDLED = """
       AND agent_id IS NOT NULL AND answered_at IS NOT NULL
     GROUP BY 1, 2"""
 
+# SLA breaches of cases, by the queue the case is with (its team) or its owner.
+_BREACHES = """
+    SELECT {key} AS key, """ + _BUCKET.format(t="b.breached_at") + """ AS start,
+           count(*) AS breaches
+    FROM sla_breaches b JOIN cases c ON c.id = b.case_id
+    WHERE b.workspace_id = $1 AND b.breached_at >= $2 AND b.breached_at < $3
+      AND {key} IS NOT NULL
+    GROUP BY 1, 2"""
+
 # Busy: holding at least one interaction (answered, not yet finished). Idle: available and not
 # busy. Presence comes from its changes in the event log, starting from each agent's last
 # change before the report's start.
@@ -188,13 +197,15 @@ async def agent_figures(
     def row(key: tuple[int, datetime]) -> dict[str, Any]:
         return out.setdefault(key, {"offers": 0, "accepted": 0, "rejected": 0, "missed": 0,
                                     "handled": 0, "handle_seconds": 0.0, "busy_seconds": 0.0,
-                                    "idle_seconds": 0.0})
+                                    "idle_seconds": 0.0, "sla_breaches": 0})
     for r in await conn.fetch(_OFFERS, *args):
         row((r["key"], r["start"])).update(offers=r["offers"], accepted=r["accepted"],
                                            rejected=r["rejected"], missed=r["missed"])
     for r in await conn.fetch(_HANDLED, *args):
         row((r["key"], r["start"])).update(handled=r["handled"],
                                            handle_seconds=r["handle_seconds"])
+    for r in await conn.fetch(_BREACHES.format(key="c.owner_user_id"), *args):
+        row((r["key"], r["start"]))["sla_breaches"] = r["breaches"]
     for r in await conn.fetch(_OCCUPANCY, *args):
         if r["busy_seconds"] or r["idle_seconds"] or (r["key"], r["start"]) in out:
             row((r["key"], r["start"])).update(busy_seconds=r["busy_seconds"],
@@ -215,11 +226,19 @@ async def report(conn: asyncpg.Connection, workspace_id: int, config: FileConfig
         rows = [{"start": start.isoformat(), "key": str(agent),
                  "name": names.get(agent, f"user {agent}"), **fig}
                 for (agent, start), fig in found.items()]
-    else:
+    elif by == "queue":
         labels = {q.name: q.label or q.name for q in config.queues}
         tallies = await interaction_tallies(conn, workspace_id, config, period, by)
-        rows = [{"start": start.isoformat(), "key": key,
-                 "name": labels.get(key, key) if by == "queue" else key, **figures(t)}
+        breaches = {(r["key"], r["start"]): r["breaches"] for r in await conn.fetch(
+            _BREACHES.format(key="c.team"), workspace_id, period.start, period.end,
+            INTERVALS[period.interval], config.workspace.timezone)}
+        rows = [{"start": start.isoformat(), "key": key, "name": labels.get(key, key),
+                 **figures(tallies.get((key, start), Tally())),
+                 "sla_breaches": breaches.get((key, start), 0)}
+                for key, start in tallies.keys() | breaches.keys()]
+    else:
+        tallies = await interaction_tallies(conn, workspace_id, config, period, by)
+        rows = [{"start": start.isoformat(), "key": key, "name": key, **figures(t)}
                 for (key, start), t in tallies.items()]
     rows.sort(key=lambda r: (r["start"], r["name"]))
     return rows

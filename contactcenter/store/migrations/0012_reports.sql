@@ -19,6 +19,7 @@ CREATE INDEX interactions_by_end ON interactions (workspace_id, ended_at)
     WHERE ended_at IS NOT NULL;
 CREATE INDEX interactions_open_work ON interactions (workspace_id, agent_id)
     WHERE state IN ('assigned', 'wrapup');
+CREATE INDEX sla_breaches_by_time ON sla_breaches (workspace_id, breached_at);
 CREATE INDEX routing_decisions_by_time ON routing_decisions (workspace_id, at);
 CREATE INDEX event_log_presence ON event_log (workspace_id, at)
     WHERE kind IN ('agent.presence', 'routing.AgentStateChanged');

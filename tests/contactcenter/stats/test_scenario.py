@@ -110,6 +110,8 @@ async def morning(core: Core, workspace_id: int) -> dict[str, int]:
             await _decision(conn, ws, kind, iid, agent, when, outcome)
         customer = await conn.fetchval("SELECT customer_id FROM interactions WHERE id = $1", a)
         case, _ = await cases.open_case(conn, core.config, ws, None, customer, "Wrong size")
+        await conn.execute("UPDATE cases SET team = 'sales', owner_user_id = $2 WHERE id = $1",
+                           case, ana)
         await conn.execute(
             """INSERT INTO sla_breaches (workspace_id, case_id, target, due_at, breached_at)
                VALUES ($1, $2, 'first_response', $3, $3)""", ws, case, at("11:30:00"))
@@ -223,6 +225,9 @@ async def test_interval_reports_split_the_same_morning_by_hour(
     assert nine["asa_seconds"] == 20
     assert nine["aht_seconds"] == 325
     assert rows[("11:00", "sales")]["answered"] == 1
+    # The case with the sales team breached at 11:30; it counts there and for its owner.
+    assert [(k, r["sla_breaches"]) for k, r in sorted(rows.items())] == [
+        (("09:00", "sales"), 0), (("10:00", "support"), 0), (("11:00", "sales"), 1)]
     assert rows[("11:00", "sales")]["service_level"] == 1.0
 
     by_agent = {(r["start"][11:16], r["name"]): r for r in agents}
@@ -234,6 +239,8 @@ async def test_interval_reports_split_the_same_morning_by_hour(
     ben_nine = by_agent[("09:00", "Ben Brooks")]
     assert (ben_nine["offers"], ben_nine["missed"], ben_nine["accepted"]) == (2, 1, 1)
     assert ("11:00", "Ben Brooks") not in by_agent  # away: neither busy nor idle
+    assert by_agent[("11:00", "Ana Alvarez")]["sla_breaches"] == 1
+    assert by_agent[("09:00", "Ana Alvarez")]["sla_breaches"] == 0
     cy_ten = by_agent[("10:00", "Cy Chen")]
     assert cy_ten["busy_seconds"] == 3600 - 30 * 60 - 20
     assert cy_ten["occupancy"] == pytest.approx((1800 - 20) / 3600)
