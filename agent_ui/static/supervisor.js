@@ -117,10 +117,10 @@
       if (st.needed > ag.staffed - ag.away) needed.className = "bad";
       body.appendChild(cells(h("tr", {"data-queue": q.name}), [
         h("b", {text: q.label}), q.waiting, q.oldest_since ? ticking(q.oldest_since) : "\u2013",
-        ag.staffed, ag.available, ag.busy, ag.wrapup, ag.away,
+        ag.staffed, needed, ag.available, ag.busy, ag.wrapup, ag.away,
         q.offered, q.answered, q.abandoned, level(q.service_level, q.target),
         level(q.service_level_with_abandons, q.target), secs(q.asa_seconds), secs(q.aht_seconds),
-        pct(q.abandon_rate), pct(q.occupancy), needed,
+        pct(q.abandon_rate), pct(q.occupancy),
       ]));
     });
   }

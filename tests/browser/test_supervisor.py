@@ -48,20 +48,20 @@ async def test_the_dashboard_follows_a_chat_live_and_whispers_reach_the_agent(
     await ana.log_in(agents["ana"])
     ana_row = sam.locator("#agents tr", has_text="Ana Alvarez")
     await expect(ana_row.locator(".state")).to_have_text("Available")
-    await expect(sales.locator("td").nth(4)).to_have_text("1")  # available
+    await expect(sales.locator("td").nth(5)).to_have_text("1")  # available
 
     customer = Customer(await people("customer"), base_url)
     await customer.start("Lee", "Sales", "Is the green tent in stock?")
     await expect(sam.locator("#waiting li", has_text="Lee")).to_be_visible()
     await expect(sales.locator("td").nth(1)).to_have_text("1")  # waiting
-    await expect(sales.locator("td").nth(8)).to_have_text("1")  # offered today
+    await expect(sales.locator("td").nth(9)).to_have_text("1")  # offered today
 
     await ana.accept()
     await expect(sam.locator("#waiting li")).to_have_count(0)
     await expect(ana_row.locator(".state")).to_have_text("Busy")
     await expect(ana_row.locator(".chip")).to_have_text("Chat \u00b7 Lee")
-    await expect(sales.locator("td").nth(9)).to_have_text("1")  # answered today
-    await expect(sales.locator("td").nth(11)).to_have_text("100 %")  # service level
+    await expect(sales.locator("td").nth(10)).to_have_text("1")  # answered today
+    await expect(sales.locator("td").nth(12)).to_have_text("100 %")  # service level
     await sam.screenshot(path=str(ARTIFACTS / "supervisor-live.png"), full_page=True)
 
     await ana_row.locator(".chip").click()
