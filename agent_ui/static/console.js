@@ -33,15 +33,9 @@
   function time(iso) { return iso ? new Date(iso).toLocaleTimeString([], {hour: "2-digit", minute: "2-digit"}) : ""; }
   function first(name) { return String(name || "").split(" ")[0]; }
   function newId() { return crypto.randomUUID ? crypto.randomUUID() : Date.now() + "-" + Math.random().toString(16).slice(2); }
-  function toast(text, kind) {
-    var t = h("div", {cls: "toast " + (kind || ""), text: text, role: "status"});
-    $("toasts").appendChild(t);
-    setTimeout(function () { t.remove(); }, 5000);
-  }
+  var toast = window.ccDom.toast;
 
-  function api(method, path, body) { return window.ccApi.call(method, path, body); }
-  var failed = window.ccApi.failed;
-  var DEPS = {api: api, toast: toast, failed: failed};  // what the panel modules borrow
+  var api = window.ccApi.call, failed = window.ccApi.failed;
 
   // ---- signing in and out (login.js draws the card) ------------------------------------------
   function stop() {
@@ -51,7 +45,7 @@
   function start(data) {
     S.me = data.user; loggedIn = true;
     $("me-name").textContent = S.me.display_name;
-    window.ccTasks.start(DEPS);
+    window.ccTasks.refresh();
     connect();
   }
 
@@ -430,7 +424,7 @@
   function renderCustomer(c) {
     var panel = $("customer"), cid = c.customer.id;
     if (panelExtras.id !== c.id) {
-      panelExtras = {id: c.id, nodes: [window.ccTasks.form(cid), window.ccTimeline(cid, c.id, DEPS)]};
+      panelExtras = {id: c.id, nodes: [window.ccTasks.form(cid), window.ccTimeline(cid, c.id)]};
     }
     var extras = panelExtras.nodes;
     var draw = function (cu) {

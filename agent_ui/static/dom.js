@@ -1,5 +1,6 @@
 // Building DOM nodes without innerHTML (text is always text, never markup), shared by the
-// console and the pipeline page: h("a", {href: url, text: name, onclick: fn}, [children]).
+// pages: h("a", {href: url, text: name, onclick: fn}, [children]); and toast(text, "bad"), a
+// message shown for 5 s in the page's #toasts.
 window.ccDom = {
   h: function (tag, props, children) {
     var el = document.createElement(tag);
@@ -11,5 +12,10 @@ window.ccDom = {
     });
     (children || []).forEach(function (c) { if (c) el.appendChild(typeof c === "string" ? document.createTextNode(c) : c); });
     return el;
+  },
+  toast: function (text, kind) {
+    var t = window.ccDom.h("div", {cls: "toast " + (kind || ""), text: text, role: "status"});
+    document.getElementById("toasts").appendChild(t);
+    setTimeout(function () { t.remove(); }, 5000);
   },
 };

@@ -15,11 +15,7 @@
   var chart = null;
 
   function $(id) { return document.getElementById(id); }
-  function toast(text, kind) {
-    var t = h("div", {cls: "toast " + (kind || ""), text: text, role: "status"});
-    $("toasts").appendChild(t);
-    setTimeout(function () { t.remove(); }, 5000);
-  }
+  var toast = window.ccDom.toast;
   function clock(seconds) {
     if (seconds === null || seconds === undefined) return "\u2013";
     seconds = Math.max(0, Math.round(seconds));

@@ -4,7 +4,8 @@
 // "task_overdue"); the due/overdue text is recomputed every tick from due_at.
 window.ccTasks = (function () {
   "use strict";
-  var h = window.ccDom.h, deps = null, tasks = [];
+  var h = window.ccDom.h, api = window.ccApi.call, failed = window.ccApi.failed;
+  var toast = window.ccDom.toast, tasks = [];
 
   function dueText(iso) {
     var due = new Date(iso), left = (due - Date.now()) / 1000, abs = Math.abs(left);
@@ -32,11 +33,11 @@ window.ccTasks = (function () {
     document.getElementById("no-tasks").hidden = tasks.length > 0;
   }
   function refresh() {
-    deps.api("GET", "/api/tasks").then(function (r) { if (r.ok) { tasks = r.data.tasks; draw(); } });
+    api("GET", "/api/tasks").then(function (r) { if (r.ok) { tasks = r.data.tasks; draw(); } });
   }
   function done(id) {
-    deps.api("POST", "/api/tasks/" + id + "/done").then(function (r) {
-      if (!r.ok) deps.toast(deps.failed(r), "bad");
+    api("POST", "/api/tasks/" + id + "/done").then(function (r) {
+      if (!r.ok) toast(failed(r), "bad");
       refresh();
     });
   }
@@ -54,16 +55,15 @@ window.ccTasks = (function () {
     return h("form", {cls: "task-form", onsubmit: function (e) {
       e.preventDefault();
       if (!title.value.trim() || !due.value) return;
-      deps.api("POST", "/api/tasks", {title: title.value, customer_id: customerId,
+      api("POST", "/api/tasks", {title: title.value, customer_id: customerId,
                                       due_at: new Date(due.value).toISOString()}).then(function (r) {
-        if (!r.ok) { deps.toast(deps.failed(r), "bad"); return; }
-        title.value = ""; deps.toast("Task added."); refresh();
+        if (!r.ok) { toast(failed(r), "bad"); return; }
+        title.value = ""; toast("Task added."); refresh();
       });
     }}, [h("h3", {text: "Follow up"}), title, h("div", {cls: "task-form-row"}, [due,
          h("button", {cls: "btn small", type: "submit", text: "Add task"})])]);
   }
   return {
-    start: function (d) { deps = d; refresh(); },
     refresh: refresh,
     form: form,
     tick: function () {

@@ -3,7 +3,8 @@
 // box to add a note. Reads GET /api/customers/{id}/timeline, the same API any client has.
 window.ccTimeline = (function () {
   "use strict";
-  var h = window.ccDom.h;
+  var h = window.ccDom.h, toast = window.ccDom.toast, api = window.ccApi.call;
+  var failed = window.ccApi.failed;
   var LABEL = {interaction: "Conversation", message: "Message", call: "Call", "case": "Case",
                lead: "Lead", opportunity: "Opportunity", note: "Note", internal_note: "Internal note"};
   var FILTERS = [
@@ -19,8 +20,8 @@ window.ccTimeline = (function () {
                  : d.toLocaleDateString([], {day: "numeric", month: "short", year: "numeric"});
   }
 
-  // Builds the section for one customer; `deps` gives the console's api() and toast().
-  return function timeline(customerId, currentInteraction, deps) {
+  // Builds the section for one customer, `currentInteraction` highlighted.
+  return function timeline(customerId, currentInteraction) {
     var items = [], nextBefore = null, filter = FILTERS[0];
     var list = h("ol", {cls: "timeline", "aria-label": "Timeline"});
     var more = h("button", {cls: "btn ghost small", type: "button", text: "Show older", hidden: "",
@@ -33,8 +34,8 @@ window.ccTimeline = (function () {
     var form = h("form", {cls: "note-form", onsubmit: function (e) {
       e.preventDefault();
       if (!note.value.trim()) return;
-      deps.api("POST", "/api/customers/" + customerId + "/notes", {body: note.value}).then(function (r) {
-        if (!r.ok) { deps.toast(deps.failed(r), "bad"); return; }
+      api("POST", "/api/customers/" + customerId + "/notes", {body: note.value}).then(function (r) {
+        if (!r.ok) { toast(failed(r), "bad"); return; }
         note.value = ""; items = []; load(null);
       });
     }}, [note, h("button", {cls: "btn small", type: "submit", text: "Add note"})]);
@@ -56,7 +57,7 @@ window.ccTimeline = (function () {
     function load(before) {
       var path = "/api/customers/" + customerId + "/timeline?limit=30" +
                  (before ? "&before=" + encodeURIComponent(before) : "");
-      deps.api("GET", path).then(function (r) {
+      api("GET", path).then(function (r) {
         if (!r.ok) return;
         items = items.concat(r.data.items); nextBefore = r.data.next_before; draw();
       });

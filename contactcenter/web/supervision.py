@@ -88,7 +88,7 @@ async def get_report(request: web.Request) -> web.Response:
                             headers={"Content-Disposition": f'attachment; filename="{name}"'})
     return web.json_response({"from": period.start.isoformat(), "to": period.end.isoformat(),
                               "interval": period.interval, "by": by,
-                              "timezone": core.config.workspace.timezone, "rows": rows})
+                              "timezone": zone, "rows": rows})
 
 
 class WhatIf(BaseModel):
