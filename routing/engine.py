@@ -67,12 +67,17 @@ _DECLINED_SCAN_LIMIT = 32
 _EXPLAIN_NAMED = 25
 # Each strategy as a reason says it ("longest idle of 3 eligible").
 _RULE: dict[str, str] = {s: s.replace("_", " ") for s in get_args(Strategy)}
-# Why an agent with the skills was not chosen: (of one agent, counted over several).
-_NOT_AVAILABLE: dict[str, tuple[str, str]] = {
-    p: (f"is {p}", f"are {p}") for p in ("away", "offline")}
-_DISCONNECTED = ("is disconnected", "are disconnected")
-_AT_CAPACITY = ("is at capacity", "are at capacity")
-_DECLINED = ("already declined it", "already declined it")
+# Where an agent with the skills stands for one channel, first reason first: "free" could
+# take one more of it now; any other standing is why the agent was not chosen.
+Standing = Literal["free", "at capacity", "disconnected", "away", "offline"]
+# Each standing other than free as a reason: (said of one agent, said of several).
+_WHY: dict[Standing, tuple[str, str]] = {
+    "at capacity": ("is at capacity", "are at capacity"),
+    "disconnected": ("is disconnected", "are disconnected"),
+    "away": ("is away", "are away"),
+    "offline": ("is offline", "are offline"),
+}
+_DECLINED = "already declined it"
 _FOREVER = float("inf")
 E = TypeVar("E", bound=tuple[Any, ...])
 T = TypeVar("T")
@@ -95,8 +100,12 @@ class Agent:
     last_offer_seq: int = 0
     missed_in_a_row: int = 0
     version: int = 0
-    buckets: list[Bucket] = field(default_factory=list)
+    # The buckets whose skills the agent has, by channel: what the agent can take now is
+    # decided per channel, so only those channels' buckets are looked at.
+    buckets: dict[Channel, list[Bucket]] = field(default_factory=dict)
     reserved: dict[str, None] = field(default_factory=dict)
+    # Per channel, as last counted in the buckets' `standing` (kept only to explain offers).
+    standing: dict[Channel, Standing] = field(default_factory=dict)
 
 
 @dataclass(slots=True, eq=False)
@@ -108,6 +117,7 @@ class Interaction:
     priority: int
     extra: dict[str, int]
     reqs: dict[str, int]
+    reqs_key: Reqs = ()  # `reqs` sorted: the bucket's key and the reason's wording
     state: State = "waiting"
     entered_queue_at: float = 0.0
     queue_epoch: int = 0
@@ -132,6 +142,9 @@ class Bucket:
     waiting: list[tuple[float, float, int, str, int]] = field(default_factory=list)
     ready: list[tuple[tuple[float, ...], int, str, int]] = field(default_factory=list)
     members: dict[str, None] = field(default_factory=dict)
+    # How many members stand where for this bucket's channel (kept only to explain offers):
+    # a reason counts a thousand agents without looking at each.
+    standing: dict[Standing, int] = field(default_factory=dict)
 
 
 class Engine:
@@ -146,11 +159,18 @@ class Engine:
         # memory follows the open work, not its history (which is in PostgreSQL).
         self.interactions: dict[str, Interaction] = {}
         self._buckets: dict[tuple[str, Channel, Reqs], Bucket] = {}
+        self._queue_reqs_cache: dict[str, Reqs] = {}
         self._timers: list[tuple[float, int, str, str, int]] = []
         self._seq = itertools.count()
         self._offer_seq = itertools.count(1)
         self._ordinal = itertools.count()
         self._handlers: dict[type, Callable[[Any, float, list[Decision]], None]] = {}
+        self._timer_handlers: dict[str, Callable[[str, int, float, list[Decision]], None]] = {
+            kind: getattr(self, f"_timer_{kind}")
+            for kind in ("grace", "reservation", "offer", "wrapup", "escalate", "max_wait", "reoffer")}
+        # Read on every decision: kept at hand rather than looked up through the configuration.
+        self._channels = config.channels
+        self._budget = config.capacity_budget
 
     # Public interface
 
@@ -169,7 +189,7 @@ class Engine:
         timers = self._timers
         while timers and timers[0][0] <= now:
             at, _, kind, target, token = heapq.heappop(timers)
-            getattr(self, f"_timer_{kind}")(target, token, at, out)
+            self._timer_handlers[kind](target, token, at, out)
         return out
 
     def next_timer(self) -> float | None:
@@ -182,11 +202,10 @@ class Engine:
     def can_take(self, agent: Agent, channel: Channel) -> bool:
         if agent.presence != "available" or not agent.connected or agent.exclusive_held:
             return False
-        rule = self.config.channels[channel]
+        rule = self._channels[channel]
         if rule.exclusive and agent.held:
             return False
-        return (agent.used + rule.weight <= self.config.capacity_budget
-                and agent.counts.get(channel, 0) < rule.max)
+        return agent.used + rule.weight <= self._budget and agent.counts.get(channel, 0) < rule.max
 
     @staticmethod
     def skill_eligible(agent: Agent, reqs: Iterable[tuple[str, int]]) -> bool:
@@ -227,6 +246,8 @@ class Engine:
         if agent is None:
             agent = Agent(e.agent_id, next(self._ordinal), dict(e.skills), e.presence, idle_since=now)
             self.agents[e.agent_id] = agent
+            if self.explain:
+                agent.standing = self._standings(agent)
             for bucket in self._buckets.values():
                 self._consider_member(bucket, agent)
         else:
@@ -251,6 +272,7 @@ class Engine:
             return
         agent.connected = False
         agent.disconnect_token += 1
+        self._restand(agent)
         self._rescind_offers(agent, "the agent's console disconnected", now, out)
         self._timer(now + self.config.disconnect_grace_seconds, "grace", agent.id,
                     agent.disconnect_token)
@@ -261,6 +283,7 @@ class Engine:
             return
         agent.connected = True
         agent.disconnect_token += 1
+        self._restand(agent)
         self._match_agent(agent, now, out)
 
     def _timer_grace(self, agent_id: str, token: int, now: float, out: list[Decision]) -> None:
@@ -270,16 +293,22 @@ class Engine:
 
     def _set_skills(self, agent: Agent, skills: dict[str, int]) -> None:
         agent.skills = dict(skills)
-        for bucket in self._buckets.values():
-            bucket.members.pop(agent.id, None)
-        agent.buckets = []
+        for buckets in agent.buckets.values():
+            for bucket in buckets:
+                del bucket.members[agent.id]
+                if self.explain:
+                    bucket.standing[agent.standing[bucket.channel]] -= 1
+        agent.buckets = {}
         for bucket in self._buckets.values():
             self._consider_member(bucket, agent)
 
     def _consider_member(self, bucket: Bucket, agent: Agent) -> None:
         if self.skill_eligible(agent, bucket.reqs):
             bucket.members[agent.id] = None
-            agent.buckets.append(bucket)
+            agent.buckets.setdefault(bucket.channel, []).append(bucket)
+            if self.explain:
+                standing = agent.standing[bucket.channel]
+                bucket.standing[standing] = bucket.standing.get(standing, 0) + 1
             if self.can_take(agent, bucket.channel):
                 self._push_ready(bucket, agent)
 
@@ -289,6 +318,7 @@ class Engine:
     ) -> None:
         previous = agent.presence
         agent.presence, agent.presence_reason = presence, reason
+        self._restand(agent)
         if announce:
             out.append(AgentStateChanged(agent.id, presence, reason))
         if presence == "available":
@@ -363,8 +393,12 @@ class Engine:
         it.entered_queue_at = now
         it.next_step = 0
         reqs = dict(queue.skills)
-        for skill, level in it.extra.items():
-            reqs[skill] = max(level, reqs.get(skill, 0))
+        if it.extra:
+            for skill, level in it.extra.items():
+                reqs[skill] = max(level, reqs.get(skill, 0))
+            it.reqs_key = tuple(sorted(reqs.items()))
+        else:
+            it.reqs_key = self._queue_reqs(queue)
         it.reqs = reqs
         if queue.escalation:
             self._timer(now + queue.escalation[0].after_seconds, "escalate", it.id, it.queue_epoch)
@@ -380,18 +414,24 @@ class Engine:
         if queue.max_wait_seconds is not None and now - it.entered_queue_at >= queue.max_wait_seconds:
             self._over_max_wait(it, queue, now, out)
             return
-        bucket = self._bucket(queue, it.channel, it.reqs)
+        bucket = self._bucket(queue, it.channel, it.reqs_key)
         it.bucket = bucket
         heapq.heappush(bucket.waiting, (
             -(it.priority - queue.aging_per_second * it.arrival), it.arrival, next(self._seq),
             it.id, it.version))
         self._match_interaction(it, now, out)
 
-    def _bucket(self, queue: QueueSpec, channel: Channel, reqs: dict[str, int]) -> Bucket:
-        key = (queue.name, channel, tuple(sorted(reqs.items())))
+    def _queue_reqs(self, queue: QueueSpec) -> Reqs:
+        reqs = self._queue_reqs_cache.get(queue.name)
+        if reqs is None:
+            reqs = self._queue_reqs_cache[queue.name] = tuple(sorted(queue.skills.items()))
+        return reqs
+
+    def _bucket(self, queue: QueueSpec, channel: Channel, reqs: Reqs) -> Bucket:
+        key = (queue.name, channel, reqs)
         bucket = self._buckets.get(key)
         if bucket is None:
-            bucket = Bucket(queue, channel, key[2])
+            bucket = Bucket(queue, channel, reqs)
             self._buckets[key] = bucket
             for agent in self.agents.values():
                 self._consider_member(bucket, agent)
@@ -582,6 +622,7 @@ class Engine:
             reason = f"{step.skill} dropped after {step.after_seconds:g} s"
         else:
             return
+        it.reqs_key = tuple(sorted(it.reqs.items()))
         if it.state == "waiting":
             out.append(Escalated(it.id, it.queue, reason))
             self._enqueue(it, now, out)
@@ -619,28 +660,39 @@ class Engine:
             self._offer(it, chosen, _RULE[bucket.queue.strategy], now, out)
 
     def _best_ready_agent(self, bucket: Bucket, it: Interaction, now: float) -> Agent | None:
-        """The top of the bucket's agent heap that may take `it`, correcting entries on the way.
+        """The top of the bucket's agent heap that may take `it`, correcting entries on the way."""
+        ready = bucket.ready
+        while ready:  # the common case: the top agent is live and has not declined `it`
+            agent = self._ready_top(bucket)
+            if agent is None:
+                heapq.heappop(ready)
+                continue
+            if agent.id not in it.declined:
+                return agent
+            break
+        else:
+            return None
+        return _first_acceptable(ready, lambda _: self._ready_top(bucket),
+                                 lambda agent: self._may_offer(it, agent, now))
 
-        An entry is dropped when its agent published newer ones or cannot take the channel now
+    def _ready_top(self, bucket: Bucket) -> Agent | None:
+        """The agent at the top of the bucket's heap, or None when that entry is stale.
+
+        An entry is stale when its agent published newer ones or cannot take the channel now
         (the agent publishes again once it can). An entry whose agent now ranks lower than it
-        says is put back at its true rank: keys only worsen between publications, so an entry
-        whose key is still true at the top is the best agent.
+        says is put back at its true rank, and the new top is read: keys only worsen between
+        publications, so an entry whose key is still true at the top is the best agent.
         """
-        ready, agents, channel = bucket.ready, self.agents, bucket.channel
-
-        def live(_: tuple[tuple[float, ...], int, str, int]) -> Agent | None:
-            # Reads the top itself: correcting it may put another entry on top.
-            while True:
-                key, ordinal, agent_id, version = ready[0]
-                agent = agents[agent_id]
-                if version != agent.version or not self.can_take(agent, channel):
-                    return None
-                true_key = self._strategy_key(bucket, agent)
-                if true_key == key:
-                    return agent
-                heapq.heapreplace(ready, (true_key, ordinal, agent_id, version))
-
-        return _first_acceptable(ready, live, lambda agent: self._may_offer(it, agent, now))
+        ready = bucket.ready
+        while True:
+            key, ordinal, agent_id, version = ready[0]
+            agent = self.agents[agent_id]
+            if version != agent.version or not self.can_take(agent, bucket.channel):
+                return None
+            true_key = self._strategy_key(bucket, agent)
+            if true_key == key:
+                return agent
+            heapq.heapreplace(ready, (true_key, ordinal, agent_id, version))
 
     def _match_agent(self, agent: Agent, now: float, out: list[Decision]) -> None:
         """Offer the agent the best work they can take, as long as they can take more; then
@@ -668,16 +720,17 @@ class Engine:
     def _best_for(self, agent: Agent, now: float) -> Interaction | None:
         best: Interaction | None = None
         best_key = (0.0, 0.0)
-        takeable = self._takeable(agent)
-        for bucket in agent.buckets:
-            if not bucket.waiting or bucket.channel not in takeable:
-                continue
-            it = self._top_waiting(bucket, agent, now)
-            if it is None:
-                continue
-            key = (-(it.priority + bucket.queue.aging_per_second * (now - it.arrival)), it.arrival)
-            if best is None or key < best_key:
-                best, best_key = it, key
+        for channel in self._takeable(agent):
+            for bucket in agent.buckets.get(channel, ()):
+                if not bucket.waiting:
+                    continue
+                it = self._top_waiting(bucket, agent, now)
+                if it is None:
+                    continue
+                key = (-(it.priority + bucket.queue.aging_per_second * (now - it.arrival)),
+                       it.arrival)
+                if best is None or key < best_key:
+                    best, best_key = it, key
         return best
 
     def _top_waiting(self, bucket: Bucket, agent: Agent, now: float) -> Interaction | None:
@@ -744,6 +797,7 @@ class Engine:
         agent.counts[it.channel] = agent.counts.get(it.channel, 0) + 1
         if rule.exclusive:
             agent.exclusive_held += 1
+        self._restand(agent)
 
     def _release(self, agent: Agent, it: Interaction, now: float) -> None:
         if it.id not in agent.held:
@@ -756,6 +810,7 @@ class Engine:
             agent.exclusive_held -= 1
         if not agent.held:
             agent.idle_since = now
+        self._restand(agent)
 
     def _takeable(self, agent: Agent) -> tuple[Channel, ...]:
         """The channels the agent can take one more interaction of now."""
@@ -766,11 +821,8 @@ class Engine:
     def _publish_ready(self, agent: Agent) -> None:
         """Replace the agent's heap entries with current ones, in the buckets it can take now."""
         agent.version += 1
-        takeable = self._takeable(agent)
-        if not takeable:
-            return
-        for bucket in agent.buckets:
-            if bucket.channel in takeable:
+        for channel in self._takeable(agent):
+            for bucket in agent.buckets.get(channel, ()):
                 self._push_ready(bucket, agent)
 
     def _push_ready(self, bucket: Bucket, agent: Agent) -> None:
@@ -798,61 +850,104 @@ class Engine:
 
     # Reasons
 
+    def _standing(self, agent: Agent, channel: Channel) -> Standing:
+        if agent.presence != "available":
+            return agent.presence
+        if not agent.connected:
+            return "disconnected"
+        return "free" if self.can_take(agent, channel) else "at capacity"
+
+    def _standings(self, agent: Agent) -> dict[Channel, Standing]:
+        if agent.presence != "available":
+            return dict.fromkeys(self._channels, agent.presence)
+        if not agent.connected:
+            return dict.fromkeys(self._channels, "disconnected")
+        return {channel: "free" if self.can_take(agent, channel) else "at capacity"
+                for channel in self._channels}
+
+    def _restand(self, agent: Agent) -> None:
+        """Move the agent between the standing counts of its buckets after a change of
+        presence, connection or load. Only an engine that explains its offers keeps them: the
+        cost is a few channels per change instead of every skilled agent per offer."""
+        if not self.explain:
+            return
+        before, after = agent.standing, self._standings(agent)
+        if after == before:
+            return
+        agent.standing = after
+        for channel, now in after.items():
+            was = before[channel]
+            if was != now:
+                for bucket in agent.buckets.get(channel, ()):
+                    counts = bucket.standing
+                    counts[was] -= 1
+                    counts[now] = counts.get(now, 0) + 1
+
     def _explain(self, it: Interaction, chosen: Agent, rule: str) -> Explanation:
         """Name the first `_EXPLAIN_NAMED` other agents with their reason, count the rest.
 
-        Only agents with the skills need a look each; those without are named while there is
-        room and otherwise just counted, so a reason costs O(skilled agents), not O(agents).
+        The agents with the skills are the bucket's members, counted by standing as they
+        change; only the named ones and those who declined this interaction are looked at, so a
+        reason costs the same with ten agents or ten thousand. The eligible agents named are
+        the chosen one and the eligible among those named.
         """
-        reqs = tuple(sorted(it.reqs.items()))
+        reqs, channel, agents, declined = it.reqs_key, it.channel, self.agents, it.declined
         bucket = it.bucket
-        skilled: Iterable[str] = (
-            bucket.members if bucket is not None and bucket.reqs == reqs
-            else [a.id for a in self.agents.values() if self.skill_eligible(a, reqs)])
+        counts: dict[Standing, int] = {}
+        if bucket is not None and bucket.reqs == reqs:
+            skilled: dict[str, None] = bucket.members
+            counts.update(bucket.standing)
+        else:  # a reserved interaction never queued, or one whose skills just changed
+            skilled = {a.id: None for a in agents.values() if self.skill_eligible(a, reqs)}
+            for agent_id in skilled:
+                standing = agents[agent_id].standing[channel]
+                counts[standing] = counts.get(standing, 0) + 1
+        if chosen.id in skilled:
+            counts[chosen.standing[channel]] -= 1
+        ranked = f"ranked lower by {rule}"
         eligible = [chosen.id]
-        eligible_count = 1
         named: dict[str, str] = {}
-        more: dict[str, int] = {}
-        # Each reason once as (said of one agent, said of several), not formatted per agent.
-        ranked = (f"ranked lower by {rule}", f"ranked lower by {rule}")
-        agents, declined, channel = self.agents, it.declined, it.channel
-        skilled_count = 0
-        for agent_id in skilled:
-            skilled_count += 1
-            agent = agents[agent_id]
-            if agent is chosen:
+        named_eligible = 0
+        for agent_id in skilled:  # counts become those of the agents not named
+            if len(named) == _EXPLAIN_NAMED:
+                break
+            if agent_id == chosen.id:
                 continue
-            if agent.presence != "available":
-                why = _NOT_AVAILABLE[agent.presence]
-            elif not agent.connected:
-                why = _DISCONNECTED
-            elif not self.can_take(agent, channel):
-                why = _AT_CAPACITY
+            standing = agents[agent_id].standing[channel]
+            counts[standing] -= 1
+            if standing != "free":
+                named[agent_id] = _WHY[standing][0]
             elif agent_id in declined:
-                why = _DECLINED
+                named[agent_id] = _DECLINED
             else:
-                eligible_count += 1
+                named[agent_id] = ranked
+                named_eligible += 1
                 if len(eligible) < _EXPLAIN_NAMED:
                     eligible.append(agent_id)
-                why = ranked
-            if len(named) < _EXPLAIN_NAMED:
-                named[agent_id] = why[0]
-            else:
-                more[why[1]] = more.get(why[1], 0) + 1
-        unskilled = len(self.agents) - skilled_count - (0 if chosen.id in skilled else 1)
+        declined_rest = sum(
+            1 for agent_id in declined
+            if agent_id in skilled and agent_id not in named and agent_id != chosen.id
+            and agents[agent_id].standing[channel] == "free")
+        ranked_rest = counts.get("free", 0) - declined_rest
+        more: dict[str, int] = {}
+        for why, n in ((ranked, ranked_rest), (_DECLINED, declined_rest),
+                       *((_WHY[standing][1], counts.get(standing, 0)) for standing in _WHY)):
+            if n:
+                more[why] = n
+        unskilled = len(agents) - len(skilled) - (0 if chosen.id in skilled else 1)
         if unskilled and len(named) < _EXPLAIN_NAMED:
-            skilled_set = set(skilled)
-            for agent in self.agents.values():
+            for agent in agents.values():
                 if len(named) == _EXPLAIN_NAMED:
                     break
-                if agent.id not in skilled_set and agent is not chosen:
+                if agent.id not in skilled and agent is not chosen:
                     named[agent.id] = "lacks " + ", ".join(
                         f"{s}>={lvl}" for s, lvl in reqs if agent.skills.get(s, 0) < lvl)
                     unskilled -= 1
         if unskilled:
             more["lack the skills"] = unskilled
-        named = dict(sorted(named.items(), key=lambda item: self.agents[item[0]].ordinal))
-        return Explanation(chosen.id, rule, tuple(eligible), named, eligible_count, more)
+        in_order = sorted([(agents[agent_id].ordinal, agent_id, why) for agent_id, why in named.items()])
+        return Explanation(chosen.id, rule, tuple(eligible), {a: why for _, a, why in in_order},
+                           1 + named_eligible + ranked_rest, more)
 
 
 def _first_acceptable(

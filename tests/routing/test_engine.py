@@ -18,6 +18,7 @@ from routing.model import (
     Ended,
     Escalated,
     EscalationStep,
+    InteractionArrived,
     InteractionCompleted,
     OfferAccepted,
     Offered,
@@ -394,6 +395,43 @@ def test_a_large_centres_reason_names_a_few_agents_and_counts_the_rest() -> None
     assert why.text().endswith(
         "; and 374 more: 74 ranked lower by longest idle, 300 lack the skills")
     assert why.text({"s000": "Ana"}).startswith("offered to Ana: longest idle of 100 eligible")
+
+
+def test_a_reason_counts_every_standing_beyond_the_named_agents() -> None:
+    """Past the 25 named agents, each reason is counted: the counts kept per bucket as agents
+    change must add up to what looking at every agent would say."""
+    d = make(explain=True)
+    for i in range(60):
+        d.login(f"s{i:02}", support=5, at=i)
+    for i in range(10):
+        d.login(f"n{i:02}", sales=5, at=60 + i)
+    for i in range(30):  # the first 30 come back later: s30 is now the longest idle
+        d(AgentPresenceChanged(f"s{i:02}", "away"), at=70)
+        d(AgentPresenceChanged(f"s{i:02}", "available"), at=100 + i)
+    for i in range(40, 45):
+        d(AgentPresenceChanged(f"s{i:02}", "away", "lunch"), at=130)
+    for i in range(45, 47):
+        d(AgentPresenceChanged(f"s{i:02}", "offline"), at=130)
+    for i in range(48, 52):  # on a call each: at capacity for chat
+        d(InteractionArrived(f"v{i}", "voice", "support", 131, preferred_agent=f"s{i}"), at=131)
+        d(OfferAccepted(f"v{i}", f"s{i}"))
+    d(AgentDisconnected("s47"), at=132)
+    assert offers(d.arrive("x", at=133)) == [("x", "s30")]
+    d(OfferRejected("x", "s30"))
+    d(OfferRejected("x", "s31"))
+    (offer,) = [o for o in d.log[-1:] if isinstance(o, Offered)]
+    why = offer.explanation
+    assert why is not None
+    assert why.chosen == "s32"
+    assert why.not_eligible == {f"s{i:02}": "ranked lower by longest idle" for i in range(25)}
+    assert why.eligible == ("s32", *(f"s{i:02}" for i in range(24)))
+    assert why.eligible_count == 1 + 25 + 20
+    assert why.more == {"ranked lower by longest idle": 20, "already declined it": 2,
+                        "are at capacity": 4, "are disconnected": 1, "are away": 5,
+                        "are offline": 2, "lack the skills": 10}
+    assert why.text().endswith(
+        "and 44 more: 20 ranked lower by longest idle, 2 already declined it, 4 are at capacity, "
+        "1 are disconnected, 5 are away, 2 are offline, 10 lack the skills")
 
 
 def test_work_in_a_queue_removed_from_the_configuration_goes_to_the_fallback() -> None:

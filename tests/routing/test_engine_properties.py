@@ -88,7 +88,8 @@ class World:
         # Email's maximum of 2 binds before the budget does, so both limits are exercised.
         channels = dict(CHANNELS_WITH_LIMITS)
         self.engine = CheckedEngine(config(*QUEUES, channels=channels, missed_offers_before_away=2,
-                                           preferred_agent_seconds=5, disconnect_grace_seconds=20))
+                                           preferred_agent_seconds=5, disconnect_grace_seconds=20),
+                                    explain=True)
         self.now = 0.0
         self.arrived: list[str] = []
         self.open_offers: dict[str, str] = {}
@@ -105,6 +106,12 @@ class World:
             assert d.interaction_id not in self.open_offers, "two open offers for one interaction"
             assert d.interaction_id not in self.ended, "an offer for an ended interaction"
             self.open_offers[d.interaction_id] = d.agent_id
+            why = d.explanation
+            assert why is not None
+            assert why.chosen == d.agent_id
+            # Every other agent is named or counted, once.
+            assert len(why.not_eligible) + sum(why.more.values()) == len(self.engine.agents) - 1
+            assert all(n > 0 for n in why.more.values()), why.more
         elif isinstance(d, (OfferEnded, Assigned)):
             assert self.open_offers.pop(d.interaction_id) == d.agent_id
         elif isinstance(d, Ended):
@@ -123,6 +130,12 @@ class World:
                 assert sum(i.channel == channel for i in held) <= rule.max
             if any(engine.config.channels[i.channel].exclusive for i in held):
                 assert len(held) == 1
+        for bucket in engine._buckets.values():  # the counts that explain offers
+            recounted: dict[str, int] = {}
+            for agent_id in bucket.members:
+                standing = engine._standing(engine.agents[agent_id], bucket.channel)
+                recounted[standing] = recounted.get(standing, 0) + 1
+            assert {s: n for s, n in bucket.standing.items() if n} == recounted, bucket.reqs
         for it in engine.interactions.values():
             if it.state != "waiting":
                 continue
