@@ -907,12 +907,8 @@ class Engine:
         ranked = f"ranked lower by {rule}"
         eligible = [chosen.id]
         named: dict[str, str] = {}
-        named_eligible = 0
-        for agent_id in skilled:  # counts become those of the agents not named
-            if len(named) == _EXPLAIN_NAMED:
-                break
-            if agent_id == chosen.id:
-                continue
+        window = [a for a in itertools.islice(skilled, _EXPLAIN_NAMED + 1) if a != chosen.id]
+        for agent_id in window[:_EXPLAIN_NAMED]:  # counts become those of the agents not named
             standing = agents[agent_id].standing[channel]
             counts[standing] -= 1
             if standing != "free":
@@ -921,9 +917,9 @@ class Engine:
                 named[agent_id] = _DECLINED
             else:
                 named[agent_id] = ranked
-                named_eligible += 1
-                if len(eligible) < _EXPLAIN_NAMED:
-                    eligible.append(agent_id)
+                eligible.append(agent_id)
+        named_eligible = len(eligible) - 1
+        del eligible[_EXPLAIN_NAMED:]
         declined_rest = sum(
             1 for agent_id in declined
             if agent_id in skilled and agent_id not in named and agent_id != chosen.id
