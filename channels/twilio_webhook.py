@@ -14,10 +14,12 @@ from aiohttp import web
 from twilio.request_validator import RequestValidator
 
 from contactcenter.actions.intake import keep_unreadable
-from contactcenter.errors import Forbidden, InputError, NotFound
+from contactcenter.errors import Forbidden, InputError, NotFound, UnsupportedMediaType
 from contactcenter.web.keys import CORE, SETTINGS, WORKSPACE_ID
 
 SIGNATURE_HEADER = "X-Twilio-Signature"
+# Twilio posts url-encoded forms; multipart is accepted too, as any form reader would.
+_FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 P = TypeVar("P")
 
 
@@ -41,7 +43,14 @@ async def signed_form(request: web.Request) -> dict[str, str]:
     token = request.app[SETTINGS].env.twilio_auth_token
     if not token:
         raise NotFound("twilio_not_configured", "Twilio is not configured on this server")
-    form = {k: v for k, v in (await request.post()).items() if isinstance(v, str)}
+    if request.content_type not in _FORM_TYPES:
+        raise UnsupportedMediaType("unsupported_media_type",
+                                   "a Twilio webhook is an application/x-www-form-urlencoded form")
+    try:
+        posted = await request.post()
+    except ValueError as exc:  # e.g. multipart without a boundary: nothing to check or keep
+        raise InputError("bad_form", f"the body is not a readable form: {exc}") from None
+    form = {k: v for k, v in posted.items() if isinstance(v, str)}
     signature = request.headers.get(SIGNATURE_HEADER, "")
     if not signature or not is_signed(token, public_url_of(request), form, signature):
         raise Forbidden("bad_signature", f"missing or wrong {SIGNATURE_HEADER} for "

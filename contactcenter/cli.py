@@ -8,6 +8,7 @@ import asyncio
 import getpass
 import json
 import logging
+import math
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -16,6 +17,7 @@ from contactcenter.actions import add_user
 from contactcenter.actions.users import ROLES, NewUser, check_new_user
 from contactcenter.demo import demo_banner, demo_settings, seed_demo
 from contactcenter.errors import InputError
+from contactcenter.numbers import whole_number
 from contactcenter.server import (
     Endpoints,
     connect_core,
@@ -32,22 +34,25 @@ Command = Callable[[Settings, argparse.Namespace], int]
 
 
 def _port(text: str) -> int:
-    if not text.isdigit() or not 0 < int(text) < 65536:
+    port = whole_number(text, max_digits=5)
+    if port is None or not 0 < port < 65536:
         raise argparse.ArgumentTypeError(f"{text!r} is not a port number (1-65535)")
-    return int(text)
+    return port
 
 
 def _workers(text: str) -> int:
-    if not text.isdigit() or not 1 <= int(text) <= 64:
+    workers = whole_number(text, max_digits=2)
+    if workers is None or not 1 <= workers <= 64:
         raise argparse.ArgumentTypeError(f"{text!r} must be a number of workers from 1 to 64")
-    return int(text)
+    return workers
 
 
 def _skill(text: str) -> tuple[str, int]:
-    name, _, level = text.partition("=")
-    if not name or not level.isdigit() or not 1 <= int(level) <= 10:
+    name, _, level_text = text.partition("=")
+    level = whole_number(level_text, max_digits=2)
+    if not name or level is None or not 1 <= level <= 10:
         raise argparse.ArgumentTypeError(f"{text!r}: write a skill as NAME=LEVEL, level 1-10")
-    return name, int(level)
+    return name, level
 
 
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
@@ -103,9 +108,15 @@ def cmd_user_add(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _count(text: str) -> int:
-    if not text.isdigit() or int(text) < 1:
+    count = whole_number(text)
+    if count is None or count < 1:
         raise argparse.ArgumentTypeError(f"{text!r} must be a whole number, at least 1")
-    return int(text)
+    return count
+
+
+# A what-if larger than this is a typo more often than a question (the engine routes about
+# 30,000 customers a second here, so this is ten minutes or so).
+MAX_SIMULATED_ARRIVALS = 20_000_000
 
 
 def _positive(text: str) -> float:
@@ -113,14 +124,15 @@ def _positive(text: str) -> float:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"{text!r} must be greater than 0")
+    if not 1e-6 <= value < math.inf:  # below, rates and times turn into overflows
+        raise argparse.ArgumentTypeError(f"{text!r} must be a number from 0.000001 up")
     return value
 
 
 def cmd_simulate(settings: Settings, args: argparse.Namespace) -> int:
     from contactcenter.progress import progress_bar
     from contactcenter.simulation import format_report, scenario_from_file, theory
+    from routing.erlang import MAX_ERLANG_A_STATES
     from routing.simulate import run, single_queue_scenario
 
     predicted = None
@@ -139,6 +151,16 @@ def cmd_simulate(settings: Settings, args: argparse.Namespace) -> int:
         if args.handle_time == "exponential":
             predicted = theory(args.agents, args.arrival_rate, args.aht, args.threshold,
                                args.patience)
+            if predicted is None:
+                print("contactcenter simulate: no Erlang A figures: with this overload and "
+                      f"patience more than {MAX_ERLANG_A_STATES:,} customers would be present "
+                      "at once", file=sys.stderr)
+    if (expected := scenario.expected_arrivals) > MAX_SIMULATED_ARRIVALS:
+        raise ConfigError("--scenario" if args.scenario else "--arrival-rate",
+                          (f"about {expected:,.0f}" if expected < 1e15 else f"{expected:.2g}")
+                          + " arrivals to simulate, more "
+                          f"than {MAX_SIMULATED_ARRIVALS:,} (ten minutes or so): shorten the "
+                          "duration or lower the rate")
     result = run(scenario, progress=None if args.json else progress_bar("simulating"))
     if args.json:
         if predicted is not None:

@@ -18,6 +18,8 @@ from urllib.parse import urlsplit
 import phonenumbers
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from contactcenter.numbers import whole_number
+
 DEFAULT_CONFIG_PATH = Path(__file__).resolve().parent.parent / "config" / "default.toml"
 
 Channel = Literal["voice", "sms", "email", "chat", "voicemail"]
@@ -626,14 +628,15 @@ def _mail_server(environ: Mapping[str, str], prefix: str, default_port: int) -> 
     if not host:
         return None
     port_text = environ.get(f"{prefix}_PORT", "").strip() or str(default_port)
-    if not port_text.isdigit() or not 0 < int(port_text) < 65536:
+    port = whole_number(port_text, max_digits=5)
+    if port is None or not 0 < port < 65536:
         raise ConfigError(f"{prefix}_PORT", f"{port_text!r} is not a port number (1-65535)")
     tls = (environ.get(f"{prefix}_TLS", "").strip() or "tls").lower()
     if tls not in ("tls", "starttls", "none"):
         raise ConfigError(f"{prefix}_TLS", f"{tls!r} must be one of tls, starttls, none")
     return MailServer(
         host=host,
-        port=int(port_text),
+        port=port,
         user=environ.get(f"{prefix}_USER", "").strip(),
         password=environ.get(f"{prefix}_PASSWORD", ""),
         tls=tls,  # type: ignore[arg-type]  # checked against the Literal's values just above

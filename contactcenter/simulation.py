@@ -73,8 +73,9 @@ def scenario_from_file(path: Path, workspace: FileConfig) -> Scenario:
     )
 
 def theory(agents: int, rate: float, aht: float, threshold: float,
-           patience: float | None) -> dict[str, float]:
-    """What queueing theory predicts for the single-queue case, to print beside the result."""
+           patience: float | None) -> dict[str, float] | None:
+    """What queueing theory predicts for the single-queue case, to print beside the result;
+    None when Erlang A's chain is too long to work through (see MAX_ERLANG_A_STATES)."""
     load = rate * aht
     if patience is None:
         return {
@@ -84,7 +85,10 @@ def theory(agents: int, rate: float, aht: float, threshold: float,
             "service_level": erlang.service_level(agents, load, aht, threshold),
             "occupancy": min(1.0, load / agents),
         }
-    a = erlang.erlang_a(agents, rate, aht, patience)
+    try:
+        a = erlang.erlang_a(agents, rate, aht, patience)
+    except erlang.TooLargeToSolve:
+        return None
     return {"model": 1.0, "p_wait": a.p_wait, "p_abandon": a.p_abandon,
             "mean_wait_seconds": a.mean_wait,
             "occupancy": rate * (1 - a.p_abandon) * aht / agents}

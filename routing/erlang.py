@@ -56,27 +56,49 @@ class ErlangA:
     mean_wait: float  # over all arrivals, served or not
 
 
+# States of the Erlang A chain worked through at most: customers present at once. A centre
+# whose customers wait for hours at a huge overload would need more; then no figure is given
+# rather than a run of minutes (about a second per million states).
+MAX_ERLANG_A_STATES = 5_000_000
+
+
+class TooLargeToSolve(ValueError):
+    """The Erlang A chain would need more than MAX_ERLANG_A_STATES states."""
+
+
 def erlang_a(agents: int, arrival_rate: float, aht: float, patience: float,
              tolerance: float = 1e-12) -> ErlangA:
     """Exact M/M/N+M figures from the stationary distribution of the birth-death chain.
 
     State k is the number of customers present; births at λ, deaths at min(k, N)·μ plus
-    (k - N)·θ for those waiting. The chain is truncated where the probability mass left is
-    below `tolerance`, which abandonment guarantees happens.
+    (k - N)·θ for those waiting. The chain is truncated past its most likely state, where a
+    state's weight falls below `tolerance` times that state's, which abandonment guarantees
+    happens. Weights are kept as logarithms: at a heavy overload with patient customers the
+    chain climbs for millions of states and the weights themselves would overflow.
     """
     mu, theta = 1 / aht, 1 / patience
-    weights = [1.0]
+    if not (arrival_rate > 0 and math.isfinite(arrival_rate) and 0 < mu < math.inf
+            and 0 < theta < math.inf):
+        raise ValueError("Erlang A needs a positive arrival rate, handle time and patience")
+    log_rate, stop = math.log(arrival_rate), math.log(tolerance)
+    logs = [0.0]
+    top = 0.0
     k = 0
     while True:
         k += 1
-        death = min(k, agents) * mu + max(0, k - agents) * theta
-        weights.append(weights[-1] * arrival_rate / death)
-        if k > agents and weights[-1] < tolerance * sum(weights):
+        if k > MAX_ERLANG_A_STATES:
+            raise TooLargeToSolve(f"more than {MAX_ERLANG_A_STATES:,} customers present at once")
+        death = k * mu if k <= agents else agents * mu + (k - agents) * theta
+        logs.append(logs[-1] + log_rate - math.log(death))
+        if logs[-1] > top:
+            top = logs[-1]
+        elif k > agents and logs[-1] - top < stop:
             break
-    total = sum(weights)
+    weights = [math.exp(w - top) for w in logs]
+    total = math.fsum(weights)
     p = [w / total for w in weights]
-    p_wait = sum(p[agents:])
-    mean_queue = sum((k - agents) * pk for k, pk in enumerate(p) if k > agents)
+    p_wait = math.fsum(p[agents:])
+    mean_queue = math.fsum((k - agents) * pk for k, pk in enumerate(p) if k > agents)
     return ErlangA(
         p_wait=p_wait,
         p_abandon=theta * mean_queue / arrival_rate,

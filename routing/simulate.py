@@ -67,6 +67,11 @@ class Scenario:
     handle_time: Distribution = "exponential"
     lognormal_sigma: float = 0.8
 
+    @property
+    def expected_arrivals(self) -> float:
+        """Customers the run will see on average: what its time and memory follow."""
+        return sum(stream.rate for stream in self.arrivals) * (self.warmup + self.duration)
+
 
 @dataclass
 class QueueStats:

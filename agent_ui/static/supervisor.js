@@ -260,7 +260,7 @@
     api("POST", "/api/stats/what-if", body).then(function (r) {
       button.disabled = false;
       if (!r.ok) { out.textContent = failed(r); return; }
-      var s = r.data.simulated, p = r.data.predicted;
+      var s = r.data.simulated, p = r.data.predicted || {model: "Theory"};  // null: not computable
       var rows = [["Waited at all", pct(s.p_wait), pct(p.p_wait)],
                   ["Service level (" + body.threshold_seconds + " s)", pct(s.service_level), pct(p.service_level)],
                   ["Average speed of answer", secs(s.asa_seconds), secs(p.asa_seconds)],

@@ -12,6 +12,7 @@ import asyncpg
 
 from contactcenter import events
 from contactcenter.core import Core
+from contactcenter.crm.members import require_member
 from contactcenter.crm.sla import ResolutionClock, Targets, add_business_seconds
 from contactcenter.errors import Conflict, InputError, NotFound
 from contactcenter.events import Event, LoggedEvent
@@ -53,6 +54,7 @@ async def open_case(conn: asyncpg.Connection, config: FileConfig, workspace_id: 
         raise InputError("bad_priority", f"priority must be one of: {', '.join(CASE_PRIORITIES)}")
     if team is not None and team not in {q.name for q in config.queues}:
         raise InputError("bad_team", f"no queue {team!r} to own the case")
+    await require_member(conn, workspace_id, owner_user_id, "bad_owner")
     now: datetime = await conn.fetchval("SELECT now()")
     goal, calendar = targets(config, priority), sla_calendar(config)
     clock = ResolutionClock(goal.resolution, 0.0, now)
@@ -119,6 +121,7 @@ async def change(core: Core, workspace_id: int, user_id: int, case_id: int, *,
             case_id, workspace_id)
         if case is None:
             raise NotFound("no_such_case", f"no case {case_id}")
+        await require_member(conn, workspace_id, owner_user_id, "bad_owner")
         now: datetime = await conn.fetchval("SELECT now()")
         fields: dict[str, Any] = {}
         new_status = status if status is not None and status != case["status"] else None

@@ -11,6 +11,7 @@ import asyncpg
 
 from contactcenter import events
 from contactcenter.core import Core
+from contactcenter.crm.members import require_member
 from contactcenter.errors import Conflict, InputError, NotFound
 from contactcenter.events import Event, LoggedEvent
 from contactcenter.settings import FileConfig, StageConfig
@@ -43,6 +44,7 @@ async def create_lead(conn: asyncpg.Connection, workspace_id: int, user_id: int 
     title = title.strip()[:200]
     if not title:
         raise InputError("empty_title", "a lead needs a title")
+    await require_member(conn, workspace_id, owner_user_id, "bad_owner")
     lead_id: int = await conn.fetchval(
         """INSERT INTO leads (workspace_id, customer_id, interaction_id, source_channel, title,
                owner_user_id, notes) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id""",
@@ -95,6 +97,7 @@ async def convert(core: Core, workspace_id: int, user_id: int, lead_id: int, *, 
     chosen = stage(config, stage_name) if stage_name else first_open
     async with core.pool.acquire() as conn, conn.transaction():
         lead = await _lead(conn, workspace_id, lead_id)
+        await require_member(conn, workspace_id, owner_user_id, "bad_owner")
         if lead["status"] == "disqualified":
             raise Conflict("disqualified", f"lead {lead_id} was disqualified")
         opportunity_id: int = await conn.fetchval(
@@ -121,9 +124,9 @@ async def convert(core: Core, workspace_id: int, user_id: int, lead_id: int, *, 
 
 
 async def update_opportunity(core: Core, workspace_id: int, user_id: int, opportunity_id: int,
-                             changes: dict[str, Any]) -> None:
+                             changes: dict[str, Any]) -> asyncpg.Record:
     """Moving to a stage takes that stage's probability unless one is given; a closing stage
-    (won or lost) closes the opportunity."""
+    (won or lost) closes the opportunity. Returns the opportunity as it now is."""
     fields: dict[str, Any] = {}
     if "stage" in changes:
         chosen = stage(core.config, changes["stage"])
@@ -136,14 +139,15 @@ async def update_opportunity(core: Core, workspace_id: int, user_id: int, opport
     for key in ("name", "expected_close", "owner_user_id", "currency"):
         if changes.get(key) is not None:
             fields[key] = changes[key]
-    if not fields:
-        return
     async with core.pool.acquire() as conn, conn.transaction():
         row = await conn.fetchrow(
-            "SELECT stage, customer_id FROM opportunities WHERE id = $1 AND workspace_id = $2 "
-            "FOR UPDATE", opportunity_id, workspace_id)
+            "SELECT * FROM opportunities WHERE id = $1 AND workspace_id = $2 FOR UPDATE",
+            opportunity_id, workspace_id)
         if row is None:
             raise NotFound("no_such_opportunity", f"no opportunity {opportunity_id}")
+        await require_member(conn, workspace_id, fields.get("owner_user_id"), "bad_owner")
+        if not fields:
+            return row
         closed = fields.pop("closed", None)
         sets = [f"{column} = ${i + 2}" for i, column in enumerate(fields)]
         if "stage" in fields and fields["stage"] != row["stage"]:
@@ -151,14 +155,16 @@ async def update_opportunity(core: Core, workspace_id: int, user_id: int, opport
         if closed is not None:
             sets.append("closed_at = CASE WHEN %s THEN coalesce(closed_at, now()) END"
                         % ("true" if closed else "false"))
-        await conn.execute(f"UPDATE opportunities SET {', '.join(sets)} WHERE id = $1",
-                           opportunity_id, *fields.values())
+        updated = await conn.fetchrow(
+            f"UPDATE opportunities SET {', '.join(sets)} WHERE id = $1 RETURNING *",
+            opportunity_id, *fields.values())
         logged = await events.record(conn, Event(
             "opportunity.updated", workspace_id,
             {"opportunity_id": opportunity_id,
              **{k: str(v) for k, v in fields.items() if k in ("stage", "amount", "probability")}},
             customer_id=row["customer_id"], actor_user_id=user_id))
     await events.publish(core.redis, [logged])
+    return updated
 
 
 def opportunity_view(r: asyncpg.Record) -> dict[str, Any]:

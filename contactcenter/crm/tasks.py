@@ -7,6 +7,7 @@ from typing import Any
 
 import asyncpg
 
+from contactcenter.crm.members import require_member
 from contactcenter.errors import InputError, NotFound
 from contactcenter.feeds import Notice, user_feed
 
@@ -23,9 +24,7 @@ async def create(conn: asyncpg.Connection, workspace_id: int, user_id: int, titl
         raise InputError("empty_title", "a task needs a title")
     if due_at.tzinfo is None:
         raise InputError("bad_due_at", "due_at needs a time zone, e.g. 2026-11-27T17:00:00Z")
-    if not await conn.fetchval("SELECT true FROM users WHERE id = $1 AND workspace_id = $2",
-                               assignee_user_id, workspace_id):
-        raise InputError("bad_assignee", f"no user {assignee_user_id}")
+    await require_member(conn, workspace_id, assignee_user_id, "bad_assignee")
     for key, value in links.items():
         if not await conn.fetchval(
                 f"SELECT true FROM {_LINKED_TABLE[key]} WHERE id = $1 AND workspace_id = $2",

@@ -16,6 +16,7 @@ from contactcenter.crm import cases, customers, sales, tasks, timeline
 from contactcenter.errors import InputError, NotFound
 from contactcenter.events import publish
 from contactcenter.identity import IdentityKind
+from contactcenter.numbers import whole_number
 from contactcenter.web.auth import require_session, require_supervisor
 from contactcenter.web.errors import path_id, read_body
 from contactcenter.web.keys import CORE
@@ -31,9 +32,10 @@ def _query_int(request: web.Request, name: str, default: int) -> int:
     text = request.query.get(name, "")
     if not text:
         return default
-    if not text.isdigit() or len(text) > 18:
+    number = whole_number(text)
+    if number is None:
         raise InputError("bad_query", f"{name} must be a whole number")
-    return int(text)
+    return number
 
 
 def _query_time(request: web.Request, name: str) -> datetime | None:
@@ -442,9 +444,8 @@ async def patch_opportunity(request: web.Request) -> web.Response:
     body = await read_body(request, OpportunityChanges)
     core = request.app[CORE]
     oid = path_id(request, "opportunity_id")
-    await sales.update_opportunity(core, session.workspace_id, session.user_id, oid,
-                                   body.model_dump(exclude_none=True))
-    row = await core.pool.fetchrow("SELECT * FROM opportunities WHERE id = $1", oid)
+    row = await sales.update_opportunity(core, session.workspace_id, session.user_id, oid,
+                                         body.model_dump(exclude_none=True))
     return web.json_response(sales.opportunity_view(row))
 
 

@@ -9,6 +9,7 @@ from aiohttp import web
 from pydantic import BaseModel
 
 from contactcenter.errors import InputError, NotFound
+from contactcenter.numbers import whole_number
 from contactcenter.web.auth import require_supervisor
 from contactcenter.web.errors import path_id
 from contactcenter.web.keys import CORE
@@ -42,13 +43,14 @@ class FlaggedPage(BaseModel):
 async def list_flagged(request: web.Request) -> web.Response:
     workspace_id = (await require_supervisor(request)).workspace_id
     before_text = request.query.get("before", "")
-    if before_text and not before_text.isdigit():
+    before = whole_number(before_text)
+    if before_text and before is None:
         raise InputError("bad_before", "before must be a payload id")
     rows = await request.app[CORE].pool.fetch(
         """SELECT id, source, problem, received_at, resolved_at, payload FROM unreadable_payloads
            WHERE workspace_id = $1 AND ($2 OR resolved_at IS NULL) AND ($3::bigint IS NULL OR id < $3)
            ORDER BY id DESC LIMIT $4""",
-        workspace_id, request.query.get("all") == "1", int(before_text) if before_text else None,
+        workspace_id, request.query.get("all") == "1", before,
         PAGE + 1)
     page = [FlaggedPayload(id=r["id"], source=r["source"], problem=r["problem"],
                            received_at=r["received_at"].isoformat(),

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -78,12 +79,23 @@ def _schema(item: type[BaseModel] | dict[str, Any], components: dict[str, Any]) 
     return {"$ref": f"#/components/schemas/{item.__name__}"}
 
 
+def _path_parameters(path: str) -> list[dict[str, Any]]:
+    """Every `{name}` of the path: an `..._id` is a row id (`path_id` reads it), anything else
+    text. Declared so that clients generated from the document can fill them in."""
+    return [{"name": name, "in": "path", "required": True,
+             "schema": {"type": "integer", "minimum": 0, "maximum": 10**18 - 1}
+             if name.endswith("_id") else {"type": "string"}}
+            for name in re.findall(r"{(\w+)}", path)]
+
+
 def openapi_document(groups: list[ApiRoutes], server_url: str) -> dict[str, Any]:
     components: dict[str, Any] = {"Error": ERROR_SCHEMA}
     paths: dict[str, Any] = {}
     for group in groups:
         for op in group.operations:
             entry: dict[str, Any] = {"summary": op.summary, "tags": [op.tag], "responses": {}}
+            if parameters := _path_parameters(op.path):
+                entry["parameters"] = parameters
             if op.body is not None:
                 entry["requestBody"] = {
                     "required": True,

@@ -93,12 +93,12 @@ async def get_report(request: web.Request) -> web.Response:
 
 class WhatIf(BaseModel):
     agents: int = Field(ge=1, le=2000)
-    arrivals_per_hour: float = Field(gt=0, le=100_000)
-    aht_seconds: float = Field(gt=0, le=86_400)
-    threshold_seconds: float = Field(default=20, gt=0, le=86_400)
-    patience_seconds: float | None = Field(default=None, gt=0, le=86_400,
+    arrivals_per_hour: float = Field(ge=0.01, le=100_000)
+    aht_seconds: float = Field(ge=1, le=86_400)
+    threshold_seconds: float = Field(default=20, ge=1, le=86_400)
+    patience_seconds: float | None = Field(default=None, ge=1, le=86_400,
                                            description="mean patience; none: nobody gives up")
-    hours: float = Field(default=8, gt=0, le=24, description="simulated time")
+    hours: float = Field(default=8, ge=0.01, le=24, description="simulated time")
     seed: int = 1
 
 
@@ -112,26 +112,25 @@ async def post_what_if(request: web.Request) -> web.Response:
     await require_supervisor(request)
     body = await read_body(request, WhatIf)
     rate = body.arrivals_per_hour / 3600
-    duration = body.hours * 3600
-    if rate * duration * 1.1 > MAX_WHAT_IF_ARRIVALS:
+    scenario = single_queue_scenario(body.agents, rate, body.aht_seconds,
+                                     body.threshold_seconds, body.hours * 3600,
+                                     patience=body.patience_seconds, seed=body.seed)
+    if scenario.expected_arrivals > MAX_WHAT_IF_ARRIVALS:
         raise InputError("too_many_arrivals", f"at most {MAX_WHAT_IF_ARRIVALS:,} arrivals per "
                                               "run: simulate fewer hours")
-    scenario = single_queue_scenario(body.agents, rate, body.aht_seconds,
-                                     body.threshold_seconds, duration,
-                                     patience=body.patience_seconds, seed=body.seed)
     global _what_ifs_running
     if _what_ifs_running >= MAX_WHAT_IF_RUNNING:
         raise Busy("what_if_busy", "other what-if runs are going on this server: try again "
                                    "in a few seconds")
     _what_ifs_running += 1
     try:
-        # The engine is pure CPU: run it off the event loop so the server keeps answering.
-        result = await asyncio.to_thread(run, scenario)
+        # The engine and Erlang A's chain are pure CPU: run them off the event loop so the
+        # server keeps answering.
+        result, predicted = await asyncio.to_thread(lambda: (run(scenario), theory(
+            body.agents, rate, body.aht_seconds, body.threshold_seconds, body.patience_seconds)))
     finally:
         _what_ifs_running -= 1
-    predicted = theory(body.agents, rate, body.aht_seconds, body.threshold_seconds,
-                       body.patience_seconds)
-    return web.json_response({"simulated": result, "predicted": {
+    return web.json_response({"simulated": result, "predicted": None if predicted is None else {
         "model": "Erlang A" if predicted.pop("model") else "Erlang C", **predicted}})
 
 

@@ -35,6 +35,23 @@ def test_erlang_a_tends_to_erlang_c_with_infinite_patience() -> None:
     assert a.p_abandon == pytest.approx(0.0, abs=1e-6)
 
 
+def test_erlang_a_at_a_heavy_overload_with_patient_customers() -> None:
+    """Millions of customers present at once: the weights would overflow as plain floats.
+    One agent serving a day-long call while 100,000 an hour arrive: all but one in about 2.4
+    million give up, after waiting a patience on average."""
+    a = erlang.erlang_a(1, 100_000 / 3600, 86_400, patience=86_400)
+    assert a.p_wait == pytest.approx(1.0)
+    assert a.p_abandon == pytest.approx(1 - 1 / (100_000 / 3600 * 86_400), rel=1e-3)
+    assert a.mean_wait == pytest.approx(86_400, rel=1e-3)
+
+
+def test_erlang_a_refuses_what_it_cannot_work_through() -> None:
+    with pytest.raises(erlang.TooLargeToSolve):
+        erlang.erlang_a(2, 1.0, 60, patience=1e9)
+    with pytest.raises(ValueError, match="positive"):
+        erlang.erlang_a(2, 0.1, 60, patience=1e-320)  # 1 / patience is infinite
+
+
 def test_erlang_a_balances_flows() -> None:
     """Little's law on the chain: what arrives is either served or abandons."""
     a = erlang.erlang_a(12, RATE, AHT, patience=120)

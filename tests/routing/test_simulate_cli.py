@@ -85,6 +85,29 @@ def test_no_agents_is_refused_clearly() -> None:
     assert "Traceback" not in proc.stderr
 
 
+def test_runs_too_large_or_values_too_small_are_refused_in_one_line() -> None:
+    huge = simulate("--agents", "2", "--arrival-rate", "1000", "--aht", "60")
+    assert huge.returncode == 2
+    assert huge.stderr.strip() == (
+        "contactcenter: configuration error: --arrival-rate: about 31,680,000 arrivals to "
+        "simulate, more than 20,000,000 (ten minutes or so): shorten the duration or lower "
+        "the rate")
+    for flag, value in (("--arrival-rate", "inf"), ("--patience", "1e-320"), ("--aht", "nan")):
+        proc = simulate("--agents", "2", "--arrival-rate", "0.1", "--aht", "60", flag, value)
+        assert proc.returncode == 2
+        assert f"argument {flag}: '{value}' must be a number from 0.000001 up" in proc.stderr
+
+
+def test_erlang_a_beyond_reach_is_said_and_the_run_goes_on() -> None:
+    proc = simulate("--agents", "2", "--arrival-rate", "1", "--aht", "60", "--patience", "1e9",
+                    "--duration", "600", "--json")
+    assert proc.returncode == 0
+    assert "no Erlang A figures" in proc.stderr
+    result = json.loads(proc.stdout)
+    assert "theory" not in result
+    assert result["offered"] > 0
+
+
 def test_missing_flags_say_which() -> None:
     proc = simulate("--agents", "3")
     assert proc.returncode == 2

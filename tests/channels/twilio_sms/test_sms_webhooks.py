@@ -84,6 +84,14 @@ async def test_a_webhook_kept_while_the_intake_fails_is_retried_then_flagged(
     assert await core.pool.fetchval("SELECT count(*) FROM webhook_inbox") == 0
 
 
+async def test_a_body_that_is_not_a_form_is_refused_before_the_signature(twilio: Twilio) -> None:
+    broken = await twilio.client.post("/channels/twilio/sms", data=b"Body=hi",
+                                      headers={"Content-Type": "multipart/form-data"})
+    assert (broken.status, (await broken.json())["error"]) == (400, "bad_form")
+    json_body = await twilio.client.post("/channels/twilio/sms", json={"Body": "hi"})
+    assert (json_body.status, (await json_body.json())["error"]) == (415, "unsupported_media_type")
+
+
 async def test_forged_or_misaddressed_signatures_are_refused(twilio: Twilio, core: Core) -> None:
     form = fixture("sms_received.json")
     unsigned = await twilio.post("/channels/twilio/sms", form, sign=False)

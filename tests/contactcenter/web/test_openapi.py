@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from aiohttp import web
@@ -48,3 +49,16 @@ async def test_every_operation_has_responses_and_resolvable_schemas(
     for ref in refs(doc):
         assert ref.startswith("#/components/schemas/")
         assert ref.rsplit("/", 1)[1] in schemas
+
+
+async def test_path_parameters_are_declared(client: TestClient[Any, Any]) -> None:
+    """Clients generated from the document need each `{name}` of a path described."""
+    doc = await (await client.get("/api/openapi.json")).json()
+    for path, ops in doc["paths"].items():
+        named = set(re.findall(r"{(\w+)}", path))
+        for op in ops.values():
+            declared = {p["name"]: p for p in op.get("parameters", []) if p["in"] == "path"}
+            assert set(declared) == named, path
+            assert all(p["required"] for p in declared.values())
+    case = doc["paths"]["/api/cases/{case_id}"]["get"]["parameters"][0]
+    assert case["schema"] == {"type": "integer", "minimum": 0, "maximum": 10**18 - 1}

@@ -151,9 +151,19 @@ async def test_what_if_runs_the_simulator_beside_erlang_c(
     huge = await client.post("/api/stats/what-if", headers={"X-CSRF-Token": csrf}, json={
         "agents": 100, "arrivals_per_hour": 90_000, "aht_seconds": 60, "hours": 24})
     assert (huge.status, (await huge.json())["error"]) == (400, "too_many_arrivals")
-    bad = await client.post("/api/stats/what-if", headers={"X-CSRF-Token": csrf},
-                            json={"agents": 0, "arrivals_per_hour": 10, "aht_seconds": 60})
-    assert bad.status == 400
+    for bad_values in ({"agents": 0}, {"arrivals_per_hour": 5e-324}, {"aht_seconds": 5e-324},
+                       {"patience_seconds": 1e-300}, {"hours": 1e-300}):
+        bad = await client.post("/api/stats/what-if", headers={"X-CSRF-Token": csrf}, json={
+            "agents": 2, "arrivals_per_hour": 10, "aht_seconds": 60, **bad_values})
+        assert (bad.status, (await bad.json())["error"]) == (400, "invalid_body"), bad_values
+    # A heavy overload with patient customers: Erlang A's chain is millions of states long;
+    # the answer still comes (off the event loop) with the figures it must have.
+    overload = await client.post("/api/stats/what-if", headers={"X-CSRF-Token": csrf}, json={
+        "agents": 1, "arrivals_per_hour": 100_000, "aht_seconds": 86_400,
+        "patience_seconds": 86_400, "hours": 0.1})
+    predicted = (await overload.json())["predicted"]
+    assert predicted["p_wait"] == pytest.approx(1.0)
+    assert predicted["p_abandon"] == pytest.approx(1.0, abs=1e-3)
 
     # Each run holds a core: a third at once is asked to come back.
     runs = await asyncio.gather(*(client.post(

@@ -1,0 +1,132 @@
+"""Input that is valid JSON, a valid URL or a plausible id, but that the database could not keep
+or that names something not there: a clear 4xx saying what is wrong, never a server error, and
+nothing half written. Found by fuzzing the OpenAPI document (schemathesis) against the demo."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestClient
+
+from contactcenter.actions import receive_inbound
+from contactcenter.actions.users import NewUser, add_user
+from contactcenter.core import Core
+from contactcenter.models import InboundMessage
+from tests.conftest import PASSWORD
+from tests.live import login
+
+
+async def _customer(core: Core, workspace_id: int) -> int:
+    result = await receive_inbound(core, InboundMessage(
+        workspace_id=workspace_id, channel="sms", sender="+14155550111", body="Hello",
+        provider_message_id="SM-bad-input", queue="sales"))
+    return result.customer_id
+
+
+async def _refused(resp: Any, status: int, code: str) -> str:
+    assert resp.status == status, await resp.text()
+    payload = await resp.json()
+    assert payload["error"] == code, payload
+    message: str = payload["message"]
+    return message
+
+
+@pytest.mark.parametrize(("field", "value", "said"), [
+    ("subject", "Broken\u0000printer", "subject: text may not contain a NUL character"),
+    ("category", "\u0000", "category: text may not contain a NUL character"),
+    ("customer_id", 2**70, f"customer_id: {2**70} is out of range"),
+    ("owner_user_id", -(2**64), f"owner_user_id: {-(2**64)} is out of range"),
+])
+async def test_values_the_database_cannot_keep_are_refused_by_name(
+    client: TestClient[Any, Any], core: Core, workspace_id: int, agent: str,
+    field: str, value: object, said: str,
+) -> None:
+    headers = {"X-CSRF-Token": await login(client, agent, PASSWORD)}
+    body = {"customer_id": await _customer(core, workspace_id), "subject": "Printer", field: value}
+    message = await _refused(await client.post("/api/cases", json=body, headers=headers),
+                             400, "invalid_body")
+    assert message.startswith(said)
+    assert await core.pool.fetchval("SELECT count(*) FROM cases") == 0
+
+
+async def test_nul_in_a_nested_key_is_refused(
+    client: TestClient[Any, Any], core: Core, workspace_id: int, agent: str
+) -> None:
+    headers = {"X-CSRF-Token": await login(client, agent, PASSWORD)}
+    customer_id = await _customer(core, workspace_id)
+    resp = await client.patch(f"/api/customers/{customer_id}", headers=headers,
+                              json={"attributes": {"plan\u0000": "gold"}})
+    message = await _refused(resp, 400, "invalid_body")
+    assert message == "attributes: a key may not contain a NUL character (\\u0000)"
+
+
+@pytest.mark.parametrize("path", [
+    "/api/cases/%C2%B2",  # a superscript two: a digit to Unicode, not a number
+    "/api/cases/%D9%A3",  # an Arabic-Indic three
+    "/api/cases/1234567890123456789012",
+])
+async def test_ids_that_are_not_plain_numbers_are_bad_requests(
+    client: TestClient[Any, Any], agent: str, path: str
+) -> None:
+    await login(client, agent, PASSWORD)
+    await _refused(await client.get(path), 400, "bad_id")
+
+
+async def test_query_numbers_must_be_plain_too(client: TestClient[Any, Any], agent: str) -> None:
+    await login(client, agent, PASSWORD)
+    await _refused(await client.get("/api/cases?after=%D9%A3"), 400, "bad_query")
+
+
+async def test_owners_and_assignees_must_be_users_of_this_workspace(
+    client: TestClient[Any, Any], core: Core, workspace_id: int, agent: str
+) -> None:
+    headers = {"X-CSRF-Token": await login(client, agent, PASSWORD)}
+    customer_id = await _customer(core, workspace_id)
+    other_workspace = await core.pool.fetchval(
+        "INSERT INTO workspaces (slug, name) VALUES ('other', 'Other') RETURNING workspace_id")
+    stranger = await add_user(core, other_workspace, NewUser(
+        "zed@other.example", "Zed", "agent", PASSWORD, {}))
+    for owner in (stranger, 999_999):
+        resp = await client.post("/api/cases", headers=headers, json={
+            "customer_id": customer_id, "subject": "Printer", "owner_user_id": owner})
+        assert await _refused(resp, 400, "bad_owner") == f"no user {owner} in this workspace"
+    case = await (await client.post("/api/cases", headers=headers, json={
+        "customer_id": customer_id, "subject": "Printer"})).json()
+    await _refused(await client.patch(f"/api/cases/{case['id']}", headers=headers,
+                                      json={"owner_user_id": stranger}), 400, "bad_owner")
+    lead = await (await client.post("/api/leads", headers=headers, json={
+        "customer_id": customer_id, "title": "Seats"})).json()
+    await _refused(await client.post(f"/api/leads/{lead['id']}/convert", headers=headers,
+                                     json={"amount": 10, "owner_user_id": stranger}),
+                   400, "bad_owner")
+    assert await core.pool.fetchval("SELECT count(*) FROM opportunities") == 0
+    opportunity = await (await client.post(f"/api/leads/{lead['id']}/convert", headers=headers,
+                                           json={"amount": 10})).json()
+    await _refused(await client.patch(f"/api/opportunities/{opportunity['id']}",
+                                      headers=headers, json={"owner_user_id": stranger}),
+                   400, "bad_owner")
+    await _refused(await client.post("/api/tasks", headers=headers, json={
+        "title": "Call back", "due_at": "2026-12-01T10:00:00Z", "assignee_user_id": stranger}),
+        400, "bad_assignee")
+    owners = await core.pool.fetch("SELECT owner_user_id FROM cases UNION ALL "
+                                   "SELECT owner_user_id FROM opportunities")
+    assert stranger not in {r["owner_user_id"] for r in owners}
+
+
+async def test_an_opportunity_patch_with_nothing_to_change(
+    client: TestClient[Any, Any], core: Core, workspace_id: int, agent: str
+) -> None:
+    headers = {"X-CSRF-Token": await login(client, agent, PASSWORD)}
+    nothing = {"stage": None, "amount": None, "name": None}
+    await _refused(await client.patch("/api/opportunities/999", headers=headers, json=nothing),
+                   404, "no_such_opportunity")
+    customer_id = await _customer(core, workspace_id)
+    lead = await (await client.post("/api/leads", headers=headers, json={
+        "customer_id": customer_id, "title": "Seats"})).json()
+    opportunity = await (await client.post(f"/api/leads/{lead['id']}/convert", headers=headers,
+                                           json={"amount": 10})).json()
+    same = await client.patch(f"/api/opportunities/{opportunity['id']}", headers=headers,
+                              json=nothing)
+    assert same.status == 200
+    assert await same.json() == opportunity
