@@ -75,6 +75,10 @@ class MailboxReader:
             except (OSError, TimeoutError, ImapError, aioimaplib.Abort) as exc:
                 log.warning("mailbox %s: %s; trying again in %.0f s", self.mailbox.name, exc, delay)
                 CHANNEL_ERRORS.labels("email", "mailbox_unreachable").inc()
+            except Exception:  # the database away, or a bug: never stop reading for good
+                log.exception("mailbox %s: taking mail in failed; trying again in %.0f s",
+                              self.mailbox.name, delay)
+                CHANNEL_ERRORS.labels("email", "intake_failed").inc()
             await asyncio.sleep(delay)
             delay = min(60.0, delay * 2)
 

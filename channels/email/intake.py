@@ -12,6 +12,7 @@ from channels.email.parse import ParsedEmail, Unreadable, case_token, parse_emai
 from contactcenter.actions import email, receive_inbound
 from contactcenter.actions.intake import MAX_BODY_CHARS, keep_unreadable
 from contactcenter.core import Core
+from contactcenter.errors import InputError
 from contactcenter.models import Attachment, InboundMessage
 
 SOURCE = "email"
@@ -66,8 +67,7 @@ async def take_in(core: Core, workspace_id: int, raw: bytes, origin: Origin) -> 
         parsed = parse_email(raw)
     except Unreadable as exc:
         await keep_unreadable(core, workspace_id, SOURCE, str(exc), {
-            "mailbox": origin.mailbox, "uidvalidity": origin.uidvalidity, "uid": origin.uid,
-            "raw": raw.decode("utf-8", "replace")})
+            **_where(origin), "raw": raw.decode("utf-8", "replace")})
         return
     if parsed.bounced and await email.bounced(core, workspace_id, parsed.bounced,
                                               _first_line(parsed.text)):
@@ -76,8 +76,12 @@ async def take_in(core: Core, workspace_id: int, raw: bytes, origin: Origin) -> 
                                    case_token(parsed.subject))
     # Never acknowledged: automatic mail, or two auto-responders would answer each other forever.
     acknowledge = core.config.channels.email.acknowledge if parsed.automatic is None else ""
-    await receive_inbound(core, message(workspace_id, parsed, origin, thread),
-                          acknowledge=acknowledge or None)
+    try:
+        await receive_inbound(core, message(workspace_id, parsed, origin, thread),
+                              acknowledge=acknowledge or None)
+    except InputError as exc:  # e.g. a sender address no one can write back to
+        await keep_unreadable(core, workspace_id, SOURCE, exc.message, {
+            **_where(origin), "raw": raw.decode("utf-8", "replace")})
 
 
 def message(workspace_id: int, parsed: ParsedEmail, origin: Origin,
@@ -99,6 +103,10 @@ def message(workspace_id: int, parsed: ParsedEmail, origin: Origin,
              "automatic": parsed.automatic, "problems": problems,
              "references": list(parsed.thread_ids())},
         threaded=True, thread=thread)
+
+
+def _where(origin: Origin) -> dict[str, object]:
+    return {"mailbox": origin.mailbox, "uidvalidity": origin.uidvalidity, "uid": origin.uid}
 
 
 def _first_line(text: str) -> str:

@@ -134,7 +134,20 @@ def _header(message: Message, name: str, problems: list[str]) -> str:
     """A header as text, its RFC 2047 words decoded each in its charset (read like a body's
     text when the charset is unknown or lies)."""
     value = message.get(name)
-    return "" if value is None else _decode_words(str(value), problems)
+    return "" if value is None else _without_nul(_decode_words(str(value), problems), problems)
+
+
+_NUL_REPLACED = "NUL characters replaced by \ufffd"
+
+
+def _without_nul(text: str, problems: list[str]) -> str:
+    """PostgreSQL text cannot hold a NUL, which a broken mailer may send: each becomes U+FFFD,
+    and the email's problems say so once."""
+    if "\0" not in text:
+        return text
+    if _NUL_REPLACED not in problems:
+        problems.append(_NUL_REPLACED)
+    return text.replace("\0", "\ufffd")
 
 
 def _decode_words(text: str, problems: list[str]) -> str:
@@ -182,7 +195,7 @@ def _walk(part: Message, texts: list[str], htmls: list[str], attachments: list[E
     if len(content) > MAX_ATTACHMENT_BYTES:
         problems.append(f"attachment {filename or content_type} over "
                         f"{MAX_ATTACHMENT_BYTES // (1024 * 1024)} MB: not stored")
-    content_id = part.get("Content-ID")
+    content_id = _without_nul(str(part.get("Content-ID") or ""), problems)
     attachments.append(EmailAttachment(
         filename=filename or _default_name(content_type),
         content_type=content_type,
@@ -197,7 +210,7 @@ def _filename(part: Message, problems: list[str]) -> str:
     """RFC 2231 (`filename*=`) is read by the stdlib; RFC 2047 words, which many clients use
     instead, are decoded here."""
     name = part.get_filename() or ""
-    return _decode_words(name, problems) if "=?" in name else name
+    return _without_nul(_decode_words(name, problems) if "=?" in name else name, problems)
 
 
 def _default_name(content_type: str) -> str:
@@ -208,7 +221,7 @@ def _decode_text(part: Message, problems: list[str]) -> str:
     payload = part.get_payload(decode=True)
     data = payload if isinstance(payload, bytes) else b""
     charset = (part.get_content_charset() or "us-ascii").strip().strip('"').lower()
-    return _decode_bytes(data, charset, problems)
+    return _without_nul(_decode_bytes(data, charset, problems), problems)
 
 
 def _decode_bytes(data: bytes, charset: str, problems: list[str]) -> str:

@@ -4,8 +4,6 @@ a 500 means a bug of ours, logged with its traceback, never shown to the caller.
 from __future__ import annotations
 
 import logging
-import math
-from collections.abc import Iterable
 from typing import TypeVar
 
 from aiohttp import web
@@ -13,6 +11,7 @@ from pydantic import BaseModel, ValidationError
 
 from contactcenter.errors import InputError, UnsupportedMediaType
 from contactcenter.numbers import whole_number
+from contactcenter.storable import unstorable
 from contactcenter.web.openapi import Handler
 
 log = logging.getLogger(__name__)
@@ -31,6 +30,8 @@ def _code(reason: str) -> str:
 @web.middleware
 async def json_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
     try:
+        if request.path.startswith(JSON_PATH_PREFIXES):
+            _refuse_nul_in_query(request)
         return await handler(request)
     except InputError as exc:
         return json_error(exc.status, exc.code, exc.message)
@@ -42,6 +43,13 @@ async def json_errors(request: web.Request, handler: Handler) -> web.StreamRespo
     except Exception:
         log.exception("unhandled error in %s %s", request.method, request.path)
         return json_error(500, "internal_error", "the server failed; the error was logged")
+
+
+def _refuse_nul_in_query(request: web.Request) -> None:
+    """Query values reach PostgreSQL as text, which cannot hold a NUL: say so for all at once."""
+    for key, value in request.query.items():
+        if "\0" in key or "\0" in value:
+            raise InputError("bad_query", f"{key!r}: a query may not contain a NUL character")
 
 
 M = TypeVar("M", bound=BaseModel)
@@ -63,40 +71,6 @@ async def read_body(request: web.Request, model: type[M]) -> M:
     if problem is not None:
         raise InputError("invalid_body", problem)
     return body
-
-
-_BIGINT = 2**63
-
-
-def unstorable(value: object, where: str = "body") -> str | None:
-    """Why PostgreSQL could not keep a value valid JSON allows, or None: a NUL character in
-    text (neither text nor jsonb columns hold one), a whole number beyond bigint, a float that
-    is not finite. Checked once here so that no handler fails on it half way."""
-    if isinstance(value, str):
-        return f"{where}: text may not contain a NUL character (\\u0000)" if "\0" in value else None
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return None if -_BIGINT <= value < _BIGINT else f"{where}: {value} is out of range"
-    if isinstance(value, float):
-        return None if math.isfinite(value) else f"{where}: must be a finite number"
-    items: Iterable[tuple[object, object]]
-    if isinstance(value, BaseModel):
-        items = ((name, getattr(value, name)) for name in type(value).model_fields)
-    elif isinstance(value, dict):
-        items = value.items()
-        for key in value:
-            if isinstance(key, str) and "\0" in key:
-                return f"{where}: a key may not contain a NUL character (\\u0000)"
-    elif isinstance(value, list | tuple | set | frozenset):
-        items = enumerate(value)
-    else:
-        return None
-    for key, item in items:
-        problem = unstorable(item, f"{where}.{key}" if where != "body" else str(key))
-        if problem is not None:
-            return problem
-    return None
 
 
 def path_id(request: web.Request, name: str) -> int:

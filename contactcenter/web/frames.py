@@ -9,6 +9,8 @@ from typing import Any, TypeVar
 
 from pydantic import TypeAdapter, ValidationError
 
+from contactcenter.storable import unstorable
+
 F = TypeVar("F")
 
 
@@ -30,10 +32,14 @@ def parse_frame(text: str, frames: TypeAdapter[F]) -> F:
     if not isinstance(data, dict) or not isinstance(data.get("type"), str):
         raise ProtocolError("bad_frame", 'a frame must be a JSON object with a "type"')
     try:
-        return frames.validate_python(data)
+        frame = frames.validate_python(data)
     except ValidationError as exc:
         first = exc.errors()[0]
         if first["type"] == "union_tag_invalid":
             raise ProtocolError("unknown_frame", f"unknown frame type {data['type']!r}") from None
         where = ".".join(str(p) for p in first["loc"][1:]) or "type"
         raise ProtocolError("bad_frame", f"{where}: {first['msg']}") from None
+    problem = unstorable(frame)
+    if problem is not None:
+        raise ProtocolError("bad_frame", problem)
+    return frame

@@ -27,6 +27,11 @@ def test_frames_parse_to_their_types() -> None:
     ('{"type": "message", "client_id": "", "body": "hi"}', "bad_frame", "client_id"),
     ('{"type": "read", "up_to": -1}', "bad_frame", "up_to"),
     ('{"type": "ping", "extra": 1}', "bad_frame", "extra"),
+    # Valid JSON that PostgreSQL could not keep: refused by name, the socket stays open.
+    ('{"type": "start", "name": "Pri\\u0000ya"}', "bad_frame", "name: text may not contain a NUL"),
+    ('{"type": "message", "client_id": "c1", "body": "\\u0000"}', "bad_frame", "body: text"),
+    ('{"type": "read", "up_to": 99999999999999999999}', "bad_frame",
+     "up_to: 99999999999999999999 is out of range"),
 ])
 def test_bad_frames_say_what_is_wrong(text: str, code: str, words: str) -> None:
     with pytest.raises(ProtocolError) as caught:

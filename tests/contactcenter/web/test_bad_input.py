@@ -78,6 +78,16 @@ async def test_query_numbers_must_be_plain_too(client: TestClient[Any, Any], age
     await _refused(await client.get("/api/cases?after=%D9%A3"), 400, "bad_query")
 
 
+@pytest.mark.parametrize("query", ["q=%00", "company=a%00b", "tag=%00", "status=%00"])
+async def test_nul_in_a_query_is_refused(
+    client: TestClient[Any, Any], agent: str, query: str
+) -> None:
+    await login(client, agent, PASSWORD)
+    path = "/api/cases" if query.startswith("status") else "/api/customers"
+    message = await _refused(await client.get(f"{path}?{query}"), 400, "bad_query")
+    assert message.endswith("a query may not contain a NUL character")
+
+
 async def test_owners_and_assignees_must_be_users_of_this_workspace(
     client: TestClient[Any, Any], core: Core, workspace_id: int, agent: str
 ) -> None:
