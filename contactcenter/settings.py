@@ -117,7 +117,9 @@ class CalendarConfig(_Strict):
 
 
 class RoutingConfig(_Strict):
-    offer_timeout_seconds: dict[Channel, int] = Field(default_factory=dict)
+    # An offer needs time to be seen: at least 5 s; a day at most (email, worked later).
+    offer_timeout_seconds: dict[Channel, Annotated[int, Field(ge=5, le=86_400)]] = Field(
+        default_factory=dict)
     missed_offers_before_away: int = Field(default=3, ge=1, le=100)
     preferred_agent_seconds: int = Field(default=15, ge=0, le=3600)
     reoffer_after_seconds: int = Field(default=10, ge=0, le=3600)

@@ -99,6 +99,9 @@ BAD_CONFIGS = [
       '[[webhooks]]\nname = "erp"\nurl = "https://erp.example.com/hooks/contact-center"\n'
       'secret_env = "CC_WEBHOOK_ERP_SECRET"', 1), {},
      "webhooks[0].secret_env", "CC_WEBHOOK_ERP_SECRET is not set"),
+    ("an offer that times out before it is seen",
+     ("offer_timeout_seconds = { voice = 20", "offer_timeout_seconds = { voice = -20", 1), {},
+     "routing.offer_timeout_seconds.voice", "greater than or equal to 5"),
     ("IMAP over something unknown", None,
      {"CC_IMAP_HOST": "imap.example.com", "CC_IMAP_TLS": "ssl3"}, "CC_IMAP_TLS",
      "must be one of tls, starttls, none"),
