@@ -55,7 +55,8 @@ async def signed_form(request: web.Request) -> dict[str, str]:
     if not signature or not is_signed(token, public_url_of(request), form, signature):
         raise Forbidden("bad_signature", f"missing or wrong {SIGNATURE_HEADER} for "
                         f"{public_url_of(request)} (is CC_PUBLIC_URL the URL Twilio calls?)")
-    return form
+    # Signed as sent; kept with each NUL (which PostgreSQL text cannot hold) as U+FFFD.
+    return {k.replace("\0", "\ufffd"): v.replace("\0", "\ufffd") for k, v in form.items()}
 
 
 async def read_webhook(request: web.Request, parse: Callable[[dict[str, str]], P],

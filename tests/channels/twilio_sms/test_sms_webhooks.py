@@ -84,6 +84,17 @@ async def test_a_webhook_kept_while_the_intake_fails_is_retried_then_flagged(
     assert await core.pool.fetchval("SELECT count(*) FROM webhook_inbox") == 0
 
 
+async def test_a_nul_character_in_a_signed_sms_is_kept_as_a_replacement_character(
+    twilio: Twilio, core: Core
+) -> None:
+    form = {**fixture("sms_received.json"), "Body": "tent\u0000pole"}
+    resp = await twilio.post("/channels/twilio/sms", form)
+    assert resp.status == 200, await resp.text()
+    body = await eventually(lambda: core.pool.fetchval(
+        "SELECT body FROM messages WHERE direction = 'inbound'"))
+    assert body == "tent\ufffdpole"
+
+
 async def test_a_body_that_is_not_a_form_is_refused_before_the_signature(twilio: Twilio) -> None:
     broken = await twilio.client.post("/channels/twilio/sms", data=b"Body=hi",
                                       headers={"Content-Type": "multipart/form-data"})
