@@ -2,8 +2,9 @@
 
 Run from the checkout after the README's install (`.venv/bin/python bench/routing_engine.py`).
 
-    python bench/routing_engine.py            # full run, about a minute
-    python bench/routing_engine.py --quick    # smaller, for a smoke check
+    python bench/routing_engine.py                       # full run, about a minute
+    python bench/routing_engine.py --quick               # smaller, for a smoke check
+    CC_ROUTING_PURE=1 python bench/routing_engine.py     # the source, not the compiled engine
 
 1. Throughput: 1,000 agents with 4-6 of 20 skills, 50 queues each requiring one or two skills,
    chat and voice; customers arrive, agents accept every offer at once and finish later. Only
@@ -20,6 +21,7 @@ import random
 import sys
 import time
 
+import routing
 from routing.engine import Engine
 from routing.model import (
     AgentLoggedIn,
@@ -130,7 +132,8 @@ def main() -> None:
     args = parser.parse_args()
     seconds = 3.0 if args.quick else 15.0
     cycles = 2_000 if args.quick else 20_000
-    print(f"python {sys.version.split()[0]}, one process (one core)\n")
+    engine = "compiled by mypyc" if routing.compiled() else "pure Python (not compiled)"
+    print(f"python {sys.version.split()[0]}, one process (one core), engine {engine}\n")
     for explain in (False, True):
         decisions, outputs, events, inside = throughput(seconds, seed=1, explain=explain)
         label = "with reasons recorded" if explain else "without reasons"

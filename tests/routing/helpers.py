@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import importlib.util
+import sys
 from dataclasses import replace
+from pathlib import Path
+from types import ModuleType
 
+import routing
 from routing.engine import Engine
 from routing.model import (
     AgentLoggedIn,
@@ -63,3 +68,18 @@ class Driver:
 
 def offers(decisions: list[Decision]) -> list[tuple[str, str]]:
     return [(d.interaction_id, d.agent_id) for d in decisions if isinstance(d, Offered)]
+
+
+def engine_from_source() -> ModuleType:
+    """routing/engine.py run from its source under another name, whether or not the installed
+    engine is compiled: a test may subclass its Engine (a compiled class cannot be), and the
+    compiled engine is held to what the source does."""
+    name = "routing_engine_from_source"
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.spec_from_file_location(name, Path(routing.__file__).parent / "engine.py")
+    assert spec is not None
+    assert spec.loader is not None
+    module = sys.modules[name] = importlib.util.module_from_spec(spec)  # dataclasses look there
+    spec.loader.exec_module(module)
+    return module

@@ -1,16 +1,18 @@
 """Random sequences of events against the engine's promises:
 capacity is never exceeded; offers go only to eligible, available agents; an interaction
 never has two open offers; no eligible agent stays idle while work they could take waits;
-every interaction ends in exactly one terminal state."""
+every interaction ends in exactly one terminal state. The engine as installed (compiled by
+mypyc, see setup.py) must decide exactly as its source does."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from routing.engine import Agent, Engine, Interaction
+import routing
+from routing.engine import Engine
 from routing.model import (
     AgentDisconnected,
     AgentLoggedIn,
@@ -34,7 +36,13 @@ from routing.model import (
     WrapupFinished,
 )
 from tests.routing.helpers import CHANNELS as DEFAULT_CHANNELS
-from tests.routing.helpers import config
+from tests.routing.helpers import config, engine_from_source
+
+if TYPE_CHECKING:
+    from routing.engine import Agent, Interaction
+    from routing.engine import Engine as SourceEngine
+else:  # the checks below subclass the engine, which a compiled class does not allow
+    SourceEngine = engine_from_source().Engine
 
 SKILLS = ("sales", "support", "spanish")
 QUEUES = (
@@ -51,7 +59,7 @@ AGENTS = tuple(f"a{i}" for i in range(5))
 CHANNELS_WITH_LIMITS = {**DEFAULT_CHANNELS, "email": ChannelRule(weight=20, max=2, offer_timeout_seconds=60)}
 
 
-class CheckedEngine(Engine):
+class CheckedEngine(SourceEngine):
     """The engine, asserting at the very moment of each offer that it is allowed."""
 
     def _offer(self, it: Interaction, agent: Agent, rule: str, now: float, out: list[Decision]) -> None:
@@ -84,12 +92,13 @@ operations = st.lists(st.one_of(
 
 
 class World:
-    def __init__(self) -> None:
+    def __init__(self, engine_class: type[Engine] = CheckedEngine) -> None:
         # Email's maximum of 2 binds before the budget does, so both limits are exercised.
         channels = dict(CHANNELS_WITH_LIMITS)
-        self.engine = CheckedEngine(config(*QUEUES, channels=channels, missed_offers_before_away=2,
-                                           preferred_agent_seconds=5, disconnect_grace_seconds=20),
-                                    explain=True)
+        self.engine = engine_class(config(*QUEUES, channels=channels, missed_offers_before_away=2,
+                                          preferred_agent_seconds=5, disconnect_grace_seconds=20),
+                                   explain=True)
+        self.log: list[Decision] = []
         self.now = 0.0
         self.arrived: list[str] = []
         self.open_offers: dict[str, str] = {}
@@ -97,6 +106,7 @@ class World:
 
     def apply(self, event: Event | None) -> None:
         out = self.engine.advance(self.now) if event is None else self.engine.apply(event, self.now)
+        self.log.extend(out)
         for d in out:
             self.observe(d)
         self.check()
@@ -237,3 +247,22 @@ def test_random_event_sequences_keep_every_promise(ops: list[tuple[Any, ...]]) -
     assert sorted(world.ended) == sorted(world.arrived), "every interaction ends"
     assert set(world.ended.values()) <= {1}, "in exactly one terminal state"
     assert world.open_offers == {}
+
+
+@settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(operations)
+def test_the_installed_engine_decides_as_its_source_does(ops: list[tuple[Any, ...]]) -> None:
+    """Compiled or not, the engine that runs makes the very decisions of routing/engine.py,
+    reasons included, and keeps every promise checked after each event."""
+    source, installed = World(), World(Engine)
+    for world in (source, installed):
+        for op in ops:
+            run_operation(world, op)
+        drain(world)
+    assert installed.log == source.log
+
+
+def test_the_engine_is_compiled_where_it_is_tested() -> None:
+    """The test command installs with a C compiler at hand: a build that silently fell back to
+    pure Python (a mypyc or setup.py change gone wrong) is caught here, not in a benchmark."""
+    assert routing.compiled()
