@@ -108,30 +108,40 @@ class Agent:
     standing: dict[Channel, Standing] = field(default_factory=dict)
 
 
-@dataclass(slots=True, eq=False)
 class Interaction:
-    id: str
-    channel: Channel
-    queue: str
-    arrival: float
-    priority: int
-    extra: dict[str, int]
-    reqs: dict[str, int]
-    reqs_key: Reqs = ()  # `reqs` sorted: the bucket's key and the reason's wording
-    state: State = "waiting"
-    entered_queue_at: float = 0.0
-    queue_epoch: int = 0
-    next_step: int = 0
-    version: int = 0
-    agent: str | None = None
-    # Agents who passed on it, and when.
-    declined: dict[str, float] = field(default_factory=dict)
-    offer_token: int = 0
-    reserved_for: str | None = None
-    # Forever for a transfer to a named agent: the person transferring chose that agent, so
-    # the queue's skill requirements are waived (as in TaskRouter's transfer to a worker).
-    reserved_until: float = 0.0
-    bucket: Bucket | None = None
+    """An interaction the engine holds, from arrival until it ends.
+
+    A plain class rather than a dataclass: one is made per arrival, and compiled (setup.py) its
+    `__init__` is native code, where a dataclass's generated one would be interpreted.
+    """
+
+    __slots__ = ("agent", "arrival", "bucket", "channel", "declined", "entered_queue_at", "extra",
+                 "id", "next_step", "offer_token", "priority", "queue", "queue_epoch", "reqs",
+                 "reqs_key", "reserved_for", "reserved_until", "state", "version")
+
+    def __init__(self, interaction_id: str, channel: Channel, queue: str, arrival: float,
+                 priority: int, extra: dict[str, int]) -> None:
+        self.id = interaction_id
+        self.channel = channel
+        self.queue = queue
+        self.arrival = arrival
+        self.priority = priority
+        self.extra = extra
+        self.reqs: dict[str, int] = {}
+        self.reqs_key: Reqs = ()  # `reqs` sorted: the bucket's key and the reason's wording
+        self.state: State = "waiting"
+        self.entered_queue_at = 0.0
+        self.queue_epoch = 0
+        self.next_step = 0
+        self.version = 0
+        self.agent: str | None = None
+        self.declined: dict[str, float] = {}  # agents who passed on it, and when
+        self.offer_token = 0
+        self.reserved_for: str | None = None
+        # Forever for a transfer to a named agent: the person transferring chose that agent,
+        # so the queue's skill requirements are waived (as in TaskRouter's transfer to a worker).
+        self.reserved_until = 0.0
+        self.bucket: Bucket | None = None
 
 
 @dataclass(slots=True, eq=False)
@@ -140,7 +150,9 @@ class Bucket:
     channel: Channel
     reqs: Reqs
     waiting: list[tuple[float, float, int, str, int]] = field(default_factory=list)
-    ready: list[tuple[tuple[float, ...], int, str, int]] = field(default_factory=list)
+    # (rank, then rank's tie-break, ordinal, agent id, agent version): flat, so the heap
+    # compares floats, not tuples of tuples.
+    ready: list[tuple[float, float, int, str, int]] = field(default_factory=list)
     members: dict[str, None] = field(default_factory=dict)
     # How many members stand where for this bucket's channel (kept only to explain offers):
     # a reason counts a thousand agents without looking at each.
@@ -229,7 +241,7 @@ class Engine:
         queue = self._queue_or_fallback(e, [])
         it = Interaction(e.interaction_id, e.channel, e.queue, e.arrival,
                          queue.priority if e.priority is None else e.priority,
-                         dict(e.extra_skills), {})
+                         dict(e.extra_skills))
         self.interactions[it.id] = it
         self._enter_queue(it, queue, now)
         it.state, it.agent = "assigned", agent_id
@@ -348,7 +360,7 @@ class Engine:
         queue = self._queue_or_fallback(e, out)
         it = Interaction(
             e.interaction_id, e.channel, e.queue, e.arrival,
-            queue.priority if e.priority is None else e.priority, dict(e.extra_skills), {},
+            queue.priority if e.priority is None else e.priority, dict(e.extra_skills),
         )
         self.interactions[it.id] = it
         behaviour = self._closed_behaviour(queue, it.channel, now)
@@ -685,14 +697,14 @@ class Engine:
         """
         ready = bucket.ready
         while True:
-            key, ordinal, agent_id, version = ready[0]
+            rank, tie, ordinal, agent_id, version = ready[0]
             agent = self.agents[agent_id]
             if version != agent.version or not self.can_take(agent, bucket.channel):
                 return None
-            true_key = self._strategy_key(bucket, agent)
-            if true_key == key:
+            true_rank, true_tie = self._strategy_key(bucket, agent)
+            if true_rank == rank and true_tie == tie:
                 return agent
-            heapq.heapreplace(ready, (true_key, ordinal, agent_id, version))
+            heapq.heapreplace(ready, (true_rank, true_tie, ordinal, agent_id, version))
 
     def _match_agent(self, agent: Agent, now: float, out: list[Decision]) -> None:
         """Offer the agent the best work they can take, as long as they can take more; then
@@ -829,13 +841,14 @@ class Engine:
         ready = bucket.ready
         if len(ready) > 4 * len(bucket.members) + 64:
             agents = self.agents
-            ready[:] = [e for e in ready if e[3] == agents[e[2]].version]
+            ready[:] = [e for e in ready if e[4] == agents[e[3]].version]
             heapq.heapify(ready)
-        heapq.heappush(ready, (self._strategy_key(bucket, agent), agent.ordinal, agent.id,
-                               agent.version))
+        rank, tie = self._strategy_key(bucket, agent)
+        heapq.heappush(ready, (rank, tie, agent.ordinal, agent.id, agent.version))
 
     @staticmethod
-    def _strategy_key(bucket: Bucket, agent: Agent) -> tuple[float, ...]:
+    def _strategy_key(bucket: Bucket, agent: Agent) -> tuple[float, float]:
+        """The agent's rank in the bucket by its queue's strategy, lowest first, and a tie-break."""
         strategy = bucket.queue.strategy
         if strategy == "longest_idle":
             return (1.0 if agent.held else 0.0, agent.idle_since)
@@ -843,7 +856,7 @@ class Engine:
             return (float(agent.used), agent.idle_since)
         if strategy == "most_skilled":
             return (-float(sum(agent.skills.get(s, 0) for s, _ in bucket.reqs)), agent.idle_since)
-        return (float(agent.last_offer_seq),)
+        return (float(agent.last_offer_seq), 0.0)
 
     def _timer(self, at: float, kind: str, target: str, token: int) -> None:
         heapq.heappush(self._timers, (at, next(self._seq), kind, target, token))
