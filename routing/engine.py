@@ -104,6 +104,9 @@ class Agent:
     # decided per channel, so only those channels' buckets are looked at.
     buckets: dict[Channel, list[Bucket]] = field(default_factory=dict)
     reserved: dict[str, None] = field(default_factory=dict)
+    # The buckets whose agent heap holds an entry of this agent's current version, and the rank
+    # it holds there: publishing again at the same rank pushes only where it is missing.
+    listed: dict[Bucket, tuple[float, float]] = field(default_factory=dict)
     # Per channel, as last counted in the buckets' `standing` (kept only to explain offers).
     standing: dict[Channel, Standing] = field(default_factory=dict)
 
@@ -305,6 +308,8 @@ class Engine:
 
     def _set_skills(self, agent: Agent, skills: dict[str, int]) -> None:
         agent.skills = dict(skills)
+        agent.version += 1  # its entries go; the buckets it still belongs to get new ones
+        agent.listed.clear()
         for buckets in agent.buckets.values():
             for bucket in buckets:
                 del bucket.members[agent.id]
@@ -699,11 +704,15 @@ class Engine:
         while True:
             rank, tie, ordinal, agent_id, version = ready[0]
             agent = self.agents[agent_id]
-            if version != agent.version or not self.can_take(agent, bucket.channel):
+            if version != agent.version:
+                return None
+            if not self.can_take(agent, bucket.channel):
+                agent.listed.pop(bucket, None)  # dropped: published again once it can take it
                 return None
             true_rank, true_tie = self._strategy_key(bucket, agent)
             if true_rank == rank and true_tie == tie:
                 return agent
+            agent.listed[bucket] = (true_rank, true_tie)
             heapq.heapreplace(ready, (true_rank, true_tie, ordinal, agent_id, version))
 
     def _match_agent(self, agent: Agent, now: float, out: list[Decision]) -> None:
@@ -831,19 +840,33 @@ class Engine:
         return tuple(channel for channel in self.config.channels if self.can_take(agent, channel))
 
     def _publish_ready(self, agent: Agent) -> None:
-        """Replace the agent's heap entries with current ones, in the buckets it can take now."""
-        agent.version += 1
-        for channel in self._takeable(agent):
-            for bucket in agent.buckets.get(channel, ()):
-                self._push_ready(bucket, agent)
+        """Make sure the agent has an entry at its current rank in each bucket it can take now.
 
-    def _push_ready(self, bucket: Bucket, agent: Agent) -> None:
+        Where its rank is unchanged (a chat agent still holding others keeps its idle time) the
+        entries in place are kept and only the dropped ones pushed again; where any changed, all
+        are replaced (a new version), since a heap only corrects entries that rank too high.
+        """
+        wanted = [(bucket, self._strategy_key(bucket, agent)) for channel in self._takeable(agent)
+                  for bucket in agent.buckets.get(channel, ())]
+        listed = agent.listed
+        for bucket, key in wanted:
+            if listed.get(bucket, key) != key:
+                agent.version += 1
+                listed.clear()
+                break
+        for bucket, key in wanted:
+            if bucket not in listed:
+                self._push_ready(bucket, agent, key)
+
+    def _push_ready(self, bucket: Bucket, agent: Agent,
+                    key: tuple[float, float] | None = None) -> None:
         ready = bucket.ready
         if len(ready) > 4 * len(bucket.members) + 64:
             agents = self.agents
             ready[:] = [e for e in ready if e[4] == agents[e[3]].version]
             heapq.heapify(ready)
-        rank, tie = self._strategy_key(bucket, agent)
+        rank, tie = key if key is not None else self._strategy_key(bucket, agent)
+        agent.listed[bucket] = (rank, tie)
         heapq.heappush(ready, (rank, tie, agent.ordinal, agent.id, agent.version))
 
     @staticmethod
