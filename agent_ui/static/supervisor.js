@@ -272,7 +272,8 @@
         h("tbody", {}, rows.map(function (row) { return cells(h("tr"), row); })),
       ]));
       out.appendChild(h("p", {cls: "muted small", text: s.offered.toLocaleString() + " customers over " +
-        body.hours + " h with " + body.agents + " agents (the routing engine on a virtual clock)."}));
+        body.hours + " h with " + body.agents + (body.agents === 1 ? " agent" : " agents") +
+        " (the routing engine on a virtual clock)."}));
     }, function () { button.disabled = false; out.textContent = "Cannot reach the server."; });
   });
 
