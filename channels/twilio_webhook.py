@@ -15,6 +15,7 @@ from twilio.request_validator import RequestValidator
 
 from contactcenter.actions.intake import keep_unreadable
 from contactcenter.errors import Forbidden, InputError, NotFound, UnsupportedMediaType
+from contactcenter.storable import keepable
 from contactcenter.web.keys import CORE, SETTINGS, WORKSPACE_ID
 
 SIGNATURE_HEADER = "X-Twilio-Signature"
@@ -56,7 +57,7 @@ async def signed_form(request: web.Request) -> dict[str, str]:
         raise Forbidden("bad_signature", f"missing or wrong {SIGNATURE_HEADER} for "
                         f"{public_url_of(request)} (is CC_PUBLIC_URL the URL Twilio calls?)")
     # Signed as sent; kept with each NUL (which PostgreSQL text cannot hold) as U+FFFD.
-    return {k.replace("\0", "\ufffd"): v.replace("\0", "\ufffd") for k, v in form.items()}
+    return keepable(form)
 
 
 async def read_webhook(request: web.Request, parse: Callable[[dict[str, str]], P],

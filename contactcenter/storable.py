@@ -1,17 +1,32 @@
 """What PostgreSQL cannot keep although JSON allows it.
 
 Bodies and socket frames are checked here once, after validation, so that no handler fails on
-such a value half way through its work (a 500, or a socket closed on the customer).
+such a value half way through its work (a 500, or a socket closed on the customer). What a
+provider sent, which must be kept whatever it holds, is made keepable instead.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Iterable
+from typing import TypeVar, cast
 
 from pydantic import BaseModel
 
 _BIGINT = 2**63
+J = TypeVar("J")
+
+
+def keepable(value: J) -> J:
+    """The value (text, or JSON-like dicts and lists of it) with each NUL character, which
+    neither text nor jsonb columns hold, as U+FFFD."""
+    if isinstance(value, str):
+        return cast(J, value.replace("\0", "\ufffd"))
+    if isinstance(value, dict):
+        return cast(J, {keepable(k): keepable(v) for k, v in value.items()})
+    if isinstance(value, list):
+        return cast(J, [keepable(v) for v in value])
+    return value
 
 
 def unstorable(value: object, where: str = "") -> str | None:

@@ -894,12 +894,7 @@ class Engine:
         return "free" if self.can_take(agent, channel) else "at capacity"
 
     def _standings(self, agent: Agent) -> dict[Channel, Standing]:
-        if agent.presence != "available":
-            return dict.fromkeys(self._channels, agent.presence)
-        if not agent.connected:
-            return dict.fromkeys(self._channels, "disconnected")
-        return {channel: "free" if self.can_take(agent, channel) else "at capacity"
-                for channel in self._channels}
+        return {channel: self._standing(agent, channel) for channel in self._channels}
 
     def _restand(self, agent: Agent) -> None:
         """Move the agent between the standing counts of its buckets after a change of

@@ -25,6 +25,7 @@ from email.utils import getaddresses, parseaddr, parsedate_to_datetime
 from mailparser_reply import EmailReplyParser
 
 from channels.email.html_text import html_to_text, safe_html
+from contactcenter.storable import keepable
 
 MAX_ATTACHMENT_BYTES = 25 * 1024 * 1024
 _MESSAGE_ID = re.compile(r"<[^<>\s]+>")
@@ -147,7 +148,7 @@ def _without_nul(text: str, problems: list[str]) -> str:
         return text
     if _NUL_REPLACED not in problems:
         problems.append(_NUL_REPLACED)
-    return text.replace("\0", "\ufffd")
+    return keepable(text)
 
 
 def _decode_words(text: str, problems: list[str]) -> str:

@@ -20,6 +20,7 @@ from contactcenter.instruments import CHANNEL_ERRORS
 from contactcenter.models import InboundMessage, InboundResult
 from contactcenter.notices import InteractionInfo, message_notices
 from contactcenter.settings import CHANNELS
+from contactcenter.storable import keepable
 
 MAX_BODY_CHARS = 200_000
 MAX_PROVIDER_ID_CHARS = 998  # the longest header line RFC 5322 allows, so any Message-ID fits
@@ -140,25 +141,13 @@ async def keep_unreadable(core: Core, workspace_id: int, source: str, problem: s
     return payload_id
 
 
-def _keepable(value: Any) -> Any:
-    """The value with each NUL character, which jsonb cannot hold, as U+FFFD: whatever came in
-    is kept, however broken."""
-    if isinstance(value, str):
-        return value.replace("\0", "\ufffd")
-    if isinstance(value, dict):
-        return {_keepable(k): _keepable(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_keepable(v) for v in value]
-    return value
-
-
 async def do_keep_unreadable(conn: asyncpg.Connection, workspace_id: int, source: str,
                              problem: str, payload: dict[str, Any]) -> tuple[int, LoggedEvent]:
     CHANNEL_ERRORS.labels(source, "unreadable").inc()
     payload_id: int = await conn.fetchval(
         """INSERT INTO unreadable_payloads (workspace_id, source, problem, payload)
            VALUES ($1, $2, $3, $4) RETURNING id""", workspace_id, source,
-        _keepable(problem), _keepable(payload))
+        keepable(problem), keepable(payload))
     logged = await events.record(conn, Event(
         "payload.unreadable", workspace_id, {"id": payload_id, "source": source,
                                              "problem": problem}))
