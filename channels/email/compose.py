@@ -26,6 +26,7 @@ class ReplyFile:
 @dataclass(frozen=True)
 class Reply:
     interaction_id: int
+    reply_key: str  # the interaction's, for the case token
     message_id: str  # ours, stored before sending
     from_address: str
     from_name: str
@@ -38,18 +39,18 @@ class Reply:
     files: tuple[ReplyFile, ...] = ()
 
 
-def reply_subject(subject: str, interaction_id: int) -> str:
+def reply_subject(subject: str, interaction_id: int, reply_key: str) -> str:
     base = subject.strip() or "Your message"
     if not base.lower().startswith(("re:", "aw:", "sv:", "antw:")):
         base = f"Re: {base}"
-    return with_case_token(base, interaction_id)
+    return with_case_token(base, interaction_id, reply_key)
 
 
 def compose(reply: Reply) -> EmailMessage:
     message = EmailMessage()
     message["From"] = Address(reply.from_name, addr_spec=reply.from_address)
     message["To"] = reply.to_address
-    message["Subject"] = reply_subject(reply.subject, reply.interaction_id)
+    message["Subject"] = reply_subject(reply.subject, reply.interaction_id, reply.reply_key)
     message["Message-ID"] = reply.message_id
     message["Date"] = formatdate(localtime=False, usegmt=True)
     if reply.in_reply_to:
@@ -69,4 +70,23 @@ def compose(reply: Reply) -> EmailMessage:
         maintype, _, subtype = file.content_type.partition("/")
         message.add_attachment(file.content, maintype=maintype, subtype=subtype or "octet-stream",
                                filename=file.filename)
+    return message
+
+
+def code_mail(from_address: str, from_name: str, to_address: str, code: str,
+              minutes: int) -> EmailMessage:
+    """The one-time code that proves a chat visitor owns the address they typed. It says what
+    to do if the reader never asked for it, because a stranger may have typed their address."""
+    message = EmailMessage()
+    message["From"] = Address(from_name, addr_spec=from_address)
+    message["To"] = to_address
+    message["Subject"] = f"Your code: {code}"
+    message["Date"] = formatdate(localtime=False, usegmt=True)
+    message["Auto-Submitted"] = "auto-generated"
+    message.set_content(
+        f"Your code is {code}\n\n"
+        f"Enter it in the chat window to link this chat to your earlier conversations with "
+        f"{from_name}. It is valid for {minutes} minutes.\n\n"
+        "If you did not start a chat with us, ignore this email: nothing is linked without "
+        "the code.\n")
     return message

@@ -13,6 +13,7 @@ from contactcenter.actions import email, receive_inbound
 from contactcenter.actions.intake import MAX_BODY_CHARS, keep_unreadable
 from contactcenter.core import Core
 from contactcenter.errors import InputError
+from contactcenter.identity import InvalidAddress, normalize_email
 from contactcenter.models import Attachment, InboundMessage
 
 SOURCE = "email"
@@ -72,8 +73,10 @@ async def take_in(core: Core, workspace_id: int, raw: bytes, origin: Origin) -> 
     if parsed.bounced and await email.bounced(core, workspace_id, parsed.bounced,
                                               _first_line(parsed.text)):
         return
-    thread = await email.thread_of(core, workspace_id, parsed.thread_ids(),
-                                   case_token(parsed.subject))
+    token = case_token(parsed.subject)
+    thread = await email.thread_of(
+        core, workspace_id, _normalized(parsed.sender), parsed.thread_ids(),
+        token.interaction_id if token else None, token.key if token else None)
     # Never acknowledged: automatic mail, or two auto-responders would answer each other forever.
     acknowledge = core.config.channels.email.acknowledge if parsed.automatic is None else ""
     try:
@@ -103,6 +106,14 @@ def message(workspace_id: int, parsed: ParsedEmail, origin: Origin,
              "automatic": parsed.automatic, "problems": problems,
              "references": list(parsed.thread_ids())},
         threaded=True, thread=thread)
+
+
+def _normalized(sender: str) -> str:
+    """The sender as identities are kept (an address intake will refuse matches nothing)."""
+    try:
+        return normalize_email(sender)
+    except InvalidAddress:
+        return sender
 
 
 def _where(origin: Origin) -> dict[str, object]:

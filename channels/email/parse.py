@@ -29,7 +29,7 @@ from contactcenter.storable import keepable
 
 MAX_ATTACHMENT_BYTES = 25 * 1024 * 1024
 _MESSAGE_ID = re.compile(r"<[^<>\s]+>")
-_CASE_TOKEN = re.compile(r"\[#(\d{1,18})\]")
+_CASE_TOKEN = re.compile(r"\[#(\d{1,18})(?:-([0-9a-z]{6,32}))?\]")
 # Built once: making one compiles its patterns for every language.
 _REPLIES = EmailReplyParser(languages=["en", "de", "fr", "es", "it", "nl", "pl", "sv", "cs", "da",
                                        "ja"])
@@ -120,14 +120,22 @@ def parse_email(raw: bytes) -> ParsedEmail:
     )
 
 
-def case_token(subject: str) -> int | None:
-    """The interaction a subject names with `[#1234]`, the token our replies carry."""
+@dataclass(frozen=True)
+class CaseToken:
+    """`[#1234-k3y]` in a subject: the interaction our reply was about and its random key (the
+    number alone can be counted through; older replies carried no key)."""
+
+    interaction_id: int
+    key: str | None
+
+
+def case_token(subject: str) -> CaseToken | None:
     found = _CASE_TOKEN.search(subject)
-    return int(found.group(1)) if found else None
+    return CaseToken(int(found.group(1)), found.group(2)) if found else None
 
 
-def with_case_token(subject: str, interaction_id: int) -> str:
-    token = f"[#{interaction_id}]"
+def with_case_token(subject: str, interaction_id: int, key: str) -> str:
+    token = f"[#{interaction_id}-{key}]"
     return subject if token in subject else f"{subject} {token}".strip()
 
 

@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
+from email.message import EmailMessage
 from typing import Any
 
 import aiosmtplib
@@ -51,7 +52,8 @@ class EmailSender(ClaimingWorker):
             await outbox.not_sent(self.core, self.ws, message, "no address to send to", None)
             return
         mime = compose(Reply(
-            interaction_id=message["interaction_id"], message_id=message["provider_message_id"],
+            interaction_id=message["interaction_id"], reply_key=message["reply_key"],
+            message_id=message["provider_message_id"],
             # From the address the customer wrote to (each mailbox has its own), else ours.
             from_address=message["our_address"] or self.address,
             from_name=message["author"] or self.name,
@@ -60,14 +62,10 @@ class EmailSender(ClaimingWorker):
             references=tuple(message["thread"]), automatic=message["author"] is None,
             files=tuple(ReplyFile(f["filename"], f["content_type"], f["content"])
                         for f in await uploads.files_of(self.core, message["id"]))))
-        server = self.server
         later = outbox.backoff(message["send_attempts"], BACKOFF_BASE_SECONDS,
                                BACKOFF_CAP_SECONDS)  # if this attempt must be retried
         try:
-            await aiosmtplib.send(
-                mime, hostname=server.host, port=server.port,
-                username=server.user or None, password=server.password or None,
-                use_tls=server.tls == "tls", start_tls=server.tls == "starttls", timeout=30)
+            await deliver(self.server, mime)
         except (aiosmtplib.SMTPResponseException, aiosmtplib.SMTPRecipientsRefused) as exc:
             # A refused recipient is one of the server's answers, like any other.
             answer = exc.recipients[0] if isinstance(exc, aiosmtplib.SMTPRecipientsRefused) else exc
@@ -84,6 +82,14 @@ class EmailSender(ClaimingWorker):
                                   later)
             return
         await email.sent(self.core, self.ws, message)
+
+
+async def deliver(server: MailServer, mime: EmailMessage) -> None:
+    """Hand one message to the SMTP server; its refusals are raised as aiosmtplib's errors."""
+    await aiosmtplib.send(
+        mime, hostname=server.host, port=server.port,
+        username=server.user or None, password=server.password or None,
+        use_tls=server.tls == "tls", start_tls=server.tls == "starttls", timeout=30)
 
 
 async def sender_context(app: web.Application) -> AsyncIterator[None]:

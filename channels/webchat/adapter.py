@@ -12,12 +12,16 @@ import json
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from email.message import EmailMessage
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
+import aiosmtplib
 from aiohttp import WSMsgType, web
 
+from channels.email.compose import code_mail
+from channels.email.smtp_sender import deliver
 from channels.webchat import protocol
 from contactcenter import views
 from contactcenter.actions import chat, conversation, receive_inbound, work
@@ -27,6 +31,7 @@ from contactcenter.errors import InputError
 from contactcenter.feeds import customer_feed
 from contactcenter.instruments import SOCKETS_OPEN
 from contactcenter.models import InboundMessage
+from contactcenter.settings import MailServer
 from contactcenter.web.errors import json_error
 from contactcenter.web.frames import ProtocolError
 from contactcenter.web.keys import CORE, FEED_HUB, SETTINGS, SOCKETS, WORKSPACE_ID
@@ -111,6 +116,9 @@ class ChatSession:
         self.ws = ws
         self.sock = LiveSocket(ws)
         self.visitor: Visitor | None = None
+        # The visitor's customer: theirs from the start, another once they prove an email.
+        self.customer_id = 0
+        self.feed_task: asyncio.Task[None] | None = None
         self.tasks: list[asyncio.Task[None]] = []
         cfg = self.core.config.channels.webchat
         self.bucket = protocol.TokenBucket(cfg.messages_per_second, cfg.burst)
@@ -138,18 +146,23 @@ class ChatSession:
             await self.sock.send({"type": "welcome", "name": self.visitor.name})
             last_event_id = hello.last_event_id
         assert self.visitor is not None
-        customer_id = self.visitor.customer_id
-        self.tasks = [
-            asyncio.create_task(follow_feed(
-                self.sock, self.app[FEED_HUB], self.core.redis,
-                customer_feed(self.ws_id, customer_id), last_event_id, self._snapshot)),
-            asyncio.create_task(self._queue_updates()),
-        ]
+        self.customer_id = self.visitor.customer_id
+        self._follow(last_event_id)
+        self.tasks.append(asyncio.create_task(self._queue_updates()))
         async for msg in self.ws:
             if msg.type != WSMsgType.TEXT:
                 await self.sock.send(ProtocolError("bad_frame", "frames are JSON text").frame())
                 continue
             await self._handle(msg.data)
+
+    def _follow(self, last_event_id: str | None) -> None:
+        """Follow the customer's feed (again, from a snapshot, when the customer changed)."""
+        if self.feed_task is not None:
+            self.feed_task.cancel()
+        self.feed_task = asyncio.create_task(follow_feed(
+            self.sock, self.app[FEED_HUB], self.core.redis,
+            customer_feed(self.ws_id, self.customer_id), last_event_id, self._snapshot))
+        self.tasks.append(self.feed_task)
 
     async def stop(self) -> None:
         await self.ws.close()
@@ -191,13 +204,52 @@ class ChatSession:
                 await self.sock.send({"type": "error", "error": exc.code, "message": exc.message})
                 continue
             await self.sock.send({"type": "started", "token": self.visitor.token,
-                                  "name": self.visitor.name})
+                                  "name": self.visitor.name,
+                                  "verify_email": await self._send_code()})
             return True
+
+    def _can_mail(self) -> bool:
+        env = self.app[SETTINGS].env
+        return env.smtp is not None and bool(env.email_address)
+
+    async def _send_code(self) -> str | None:
+        """Mail a one-time code to the email the visitor typed; the address it went to, or None
+        when there is no claim or no way to mail (an agent can still link the records)."""
+        assert self.visitor is not None
+        if self.visitor.claimed_email is None or not self._can_mail():
+            return None
+        code = await chat.new_email_code(self.core, self.visitor)
+        if code is None:
+            raise InputError("code_recently_sent", "a code was sent less than a minute ago: "
+                             "check your inbox, or ask again in a minute")
+        env = self.app[SETTINGS].env
+        assert env.smtp is not None
+        assert env.email_address is not None
+        mime = code_mail(env.email_address, self.core.config.workspace.name,
+                         self.visitor.claimed_email, code, int(chat.CODE_LIFETIME.seconds // 60))
+        task = asyncio.create_task(_mail_quietly(env.smtp, mime, self.visitor.id))
+        self.tasks.append(task)
+        return self.visitor.claimed_email
+
+    async def _verify(self, frame: protocol.VerifyEmail) -> None:
+        assert self.visitor is not None
+        if not self.bucket.take(time.monotonic()):
+            raise ProtocolError("rate_limited", "slow down")
+        self.customer_id = await chat.verify_email(self.core, self.ws_id, self.visitor,
+                                                   frame.code)
+        self.visitor = Visitor(self.visitor.id, self.customer_id, self.visitor.address,
+                               self.visitor.name, self.visitor.topic)
+        await self.sock.send({"type": "email_verified"})
+        self._follow(None)  # their record now may hold earlier conversations: a fresh snapshot
+        self.queue_changed.set()
 
     async def _snapshot(self) -> dict[str, Any]:
         assert self.visitor is not None
         async with self.core.pool.acquire() as conn:
-            return await views.visitor_state(conn, self.ws_id, self.visitor.customer_id)
+            # An agent may have merged the visitor's record into another since they connected.
+            self.customer_id = await chat.current_customer(conn, self.visitor.id)
+            state = await views.visitor_state(conn, self.ws_id, self.customer_id)
+        return {**state, "unverified_email": self.visitor.claimed_email}
 
     async def _handle(self, text: str) -> None:
         try:
@@ -208,6 +260,12 @@ class ChatSession:
                 await self.sock.send({"type": "pong"})
             elif isinstance(frame, protocol.Typing | protocol.Read | protocol.Leave):
                 await self._about_conversation(frame)
+            elif isinstance(frame, protocol.VerifyEmail):
+                await self._verify(frame)
+            elif isinstance(frame, protocol.SendCode):
+                if await self._send_code() is None:
+                    raise InputError("nothing_to_verify", "there is no email to verify")
+                await self.sock.send({"type": "code_sent"})
             else:
                 raise ProtocolError("unexpected_frame", f"{frame.type!r} is only for the start")
         except ProtocolError as exc:
@@ -237,7 +295,7 @@ class ChatSession:
     async def _about_conversation(self, frame: protocol.Typing | protocol.Read | protocol.Leave) -> None:
         assert self.visitor is not None
         async with self.core.pool.acquire() as conn:
-            chat_row = await views.latest_chat(conn, self.ws_id, self.visitor.customer_id)
+            chat_row = await views.latest_chat(conn, self.ws_id, self.customer_id)
         if chat_row is None:
             raise ProtocolError("no_conversation", "there is no conversation yet")
         iid = chat_row["id"]
@@ -254,7 +312,7 @@ class ChatSession:
         last: dict[str, Any] | None = None
         while True:
             async with self.core.pool.acquire() as conn:
-                chat_row = await views.latest_chat(conn, self.ws_id, self.visitor.customer_id)
+                chat_row = await views.latest_chat(conn, self.ws_id, self.customer_id)
                 place = None if chat_row is None else await views.queue_position(
                     conn, self.ws_id, chat_row["id"])
             if place is not None and place != last:
@@ -263,6 +321,14 @@ class ChatSession:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.queue_changed.wait(), QUEUE_UPDATE_SECONDS)
             self.queue_changed.clear()
+
+
+async def _mail_quietly(server: MailServer, mime: EmailMessage, visitor_id: int) -> None:
+    """Send the code; a mail server that fails is logged (the visitor can ask again)."""
+    try:
+        await deliver(server, mime)
+    except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
+        log.warning("could not mail chat visitor %d their code: %s", visitor_id, exc)
 
 
 def _client_id(text: str) -> dict[str, str]:

@@ -66,7 +66,21 @@ class Ping(Frame):
     type: Literal["ping"]
 
 
-ClientFrame = Annotated[Hello | Start | Message | Typing | Read | Leave | Ping,
+class SendCode(Frame):
+    """Mail (again) the one-time code that proves the email typed in the form."""
+
+    type: Literal["send_code"]
+
+
+class VerifyEmail(Frame):
+    """The code the visitor received at the email they typed."""
+
+    type: Literal["verify_email"]
+    code: str = Field(min_length=1, max_length=12)
+
+
+ClientFrame = Annotated[Hello | Start | Message | Typing | Read | Leave | Ping | SendCode
+                        | VerifyEmail,
                         Field(discriminator="type")]
 _CLIENT_FRAME: TypeAdapter[ClientFrame] = TypeAdapter(ClientFrame)
 

@@ -3,18 +3,29 @@ reading each mailbox stands."""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
+
+import asyncpg
 
 from contactcenter.actions.outbox import tell_agent
 from contactcenter.actions.timeline import add_event
 from contactcenter.core import Core
 
+log = logging.getLogger(__name__)
 
-async def thread_of(core: Core, workspace_id: int, message_ids: tuple[str, ...],
-                    case_token: int | None) -> int | None:
+
+async def thread_of(core: Core, workspace_id: int, sender: str, message_ids: tuple[str, ...],
+                    case: int | None, case_key: str | None) -> int | None:
     """The interaction an email answers: the first of the Message-IDs it names (In-Reply-To,
     then References, newest first) that we sent or received, else the case token in its
-    subject when it names one of our email interactions; None for a new thread."""
+    subject when it names one of our email interactions (with its key, when it has one); None
+    for a new thread.
+
+    Headers and subjects are claims anyone can copy: a thread is joined only when the sender
+    is on the record of the customer it belongs to. Anyone else starts a thread of their own,
+    so they neither read nor redirect another customer's conversation.
+    """
     async with core.pool.acquire() as conn:
         if message_ids:
             found: int | None = await conn.fetchval(
@@ -24,13 +35,29 @@ async def thread_of(core: Core, workspace_id: int, message_ids: tuple[str, ...],
                    ORDER BY array_position($2::text[], provider_message_id) LIMIT 1""",
                 workspace_id, list(message_ids))
             if found is not None:
-                return found
-        if case_token is None:
+                return await _if_sender_is_theirs(conn, workspace_id, found, sender)
+        if case is None:
             return None
-        token: int | None = await conn.fetchval(
-            "SELECT id FROM interactions WHERE id = $1 AND workspace_id = $2 AND channel = 'email'",
-            case_token, workspace_id)
-        return token
+        named: int | None = await conn.fetchval(
+            """SELECT id FROM interactions WHERE id = $1 AND workspace_id = $2 AND channel = 'email'
+                 AND ($3::text IS NULL OR reply_key = $3)""",
+            case, workspace_id, case_key)
+        if named is None:
+            return None
+        return await _if_sender_is_theirs(conn, workspace_id, named, sender)
+
+
+async def _if_sender_is_theirs(conn: asyncpg.Connection, workspace_id: int, interaction_id: int,
+                               sender: str) -> int | None:
+    theirs: bool = await conn.fetchval(
+        """SELECT EXISTS (SELECT 1 FROM interactions i JOIN customer_identities ci
+                          ON ci.customer_id = i.customer_id
+                          WHERE i.id = $1 AND i.workspace_id = $2 AND ci.kind = 'email'
+                            AND ci.address = $3)""", interaction_id, workspace_id, sender)
+    if not theirs:
+        log.info("email from %s names interaction %d of another customer: a thread of its own",
+                 sender, interaction_id)
+    return interaction_id if theirs else None
 
 
 async def bounced(core: Core, workspace_id: int, message_ids: tuple[str, ...], report: str) -> bool:

@@ -29,7 +29,8 @@ async def claim(core: Core, workspace_id: int, channel: str, limit: int = 10, *,
         """UPDATE messages m SET delivery_status = 'sending', send_attempts = m.send_attempts + 1,
                provider_message_id = CASE WHEN $4::text IS NULL THEN m.provider_message_id
                    ELSE coalesce(m.provider_message_id, '<cc.' || m.id || '.'
-                                 || substr(md5(random()::text), 1, 12) || '@' || $4 || '>') END
+                                 || left(replace(gen_random_uuid()::text, '-', ''), 16)
+                                 || '@' || $4 || '>') END
            FROM (SELECT id FROM messages WHERE workspace_id = $1 AND channel = $3
                    AND direction = 'outbound' AND delivery_status = 'queued'
                    AND (send_after IS NULL OR send_after <= now())
@@ -37,7 +38,7 @@ async def claim(core: Core, workspace_id: int, channel: str, limit: int = 10, *,
                 interactions i
            WHERE m.id = due.id AND i.id = m.interaction_id
            RETURNING m.id, m.channel, m.body, m.send_attempts, m.interaction_id, m.provider_message_id,
-                     i.agent_id, i.their_address, i.our_address, i.subject,
+                     i.agent_id, i.their_address, i.our_address, i.subject, i.reply_key,
                      (SELECT display_name FROM users WHERE id = m.author_user_id) AS author,
                      (SELECT r.provider_message_id FROM messages r
                       WHERE r.interaction_id = m.interaction_id AND r.direction = 'inbound'

@@ -17,8 +17,8 @@ from contactcenter.identity import IdentityKind, InvalidAddress, normalize_addre
 
 MAX_PAGE = 200
 # A merge moves every row of these tables that points at the merged customer.
-_OWNED = ("customer_identities", "interactions", "cases", "leads", "opportunities", "tasks",
-          "customer_notes", "event_log")
+_OWNED = ("customer_identities", "chat_visitors", "interactions", "cases", "leads",
+          "opportunities", "tasks", "customer_notes", "event_log")
 
 
 @dataclass(frozen=True)
@@ -196,8 +196,9 @@ class IdentityTaken(Conflict):
 async def duplicates_of(conn: asyncpg.Connection, workspace_id: int, customer_id: int,
                         limit: int = 20) -> list[dict[str, Any]]:
     """Other live records that are probably the same person, best first, each with why: the
-    same mailbox written another way (dots and +tags at Gmail, case), or a similar name
-    (trigram similarity when pg_trgm is installed, else the same name)."""
+    same mailbox written another way (dots and +tags at Gmail, case), the email a chat visitor
+    typed but did not prove (the agent decides whether it is them), or a similar name (trigram
+    similarity when pg_trgm is installed, else the same name)."""
     me = await conn.fetchrow(
         "SELECT display_name FROM customers WHERE id = $1 AND workspace_id = $2",
         customer_id, workspace_id)
@@ -211,6 +212,14 @@ async def duplicates_of(conn: asyncpg.Connection, workspace_id: int, customer_id
         f"""WITH mine AS (
                 SELECT cc_canonical_email(address) AS mailbox FROM customer_identities
                 WHERE customer_id = $2 AND kind = 'email'),
+            claimed AS (
+                SELECT cc_canonical_email(claimed_email) AS mailbox FROM chat_visitors
+                WHERE customer_id = $2 AND claimed_email IS NOT NULL
+                  AND email_verified_at IS NULL),
+            claimed_by AS (
+                SELECT DISTINCT ci.customer_id AS id FROM customer_identities ci
+                WHERE ci.workspace_id = $1 AND ci.kind = 'email'
+                  AND cc_canonical_email(ci.address) IN (SELECT mailbox FROM claimed)),
             same_mailbox AS (
                 SELECT DISTINCT ci.customer_id AS id FROM customer_identities ci
                 WHERE ci.workspace_id = $1 AND ci.kind = 'email'
@@ -219,25 +228,29 @@ async def duplicates_of(conn: asyncpg.Connection, workspace_id: int, customer_id
                 SELECT c.id, {score} AS score FROM customers c
                 WHERE c.workspace_id = $1 AND $3 <> '' AND {similar})
             SELECT c.id, c.display_name, m.id IS NOT NULL AS same_mailbox,
-                   coalesce(n.score, 0) AS name_score
+                   k.id IS NOT NULL AS claimed, coalesce(n.score, 0) AS name_score
             FROM customers c
             LEFT JOIN same_mailbox m ON m.id = c.id
+            LEFT JOIN claimed_by k ON k.id = c.id
             LEFT JOIN similar_name n ON n.id = c.id
-            WHERE c.id IN (SELECT id FROM same_mailbox UNION SELECT id FROM similar_name)
+            WHERE c.id IN (SELECT id FROM same_mailbox UNION SELECT id FROM claimed_by
+                           UNION SELECT id FROM similar_name)
               AND c.id <> $2 AND c.merged_into IS NULL
-              AND (m.id IS NOT NULL OR n.score >= 0.5)
-            ORDER BY same_mailbox DESC, name_score DESC, c.id LIMIT $4""",
+              AND (m.id IS NOT NULL OR k.id IS NOT NULL OR n.score >= 0.5)
+            ORDER BY same_mailbox DESC, claimed DESC, name_score DESC, c.id LIMIT $4""",
         workspace_id, customer_id, me["display_name"], limit)
     return [{"id": r["id"], "name": r["display_name"],
              "reasons": (["same mailbox"] if r["same_mailbox"] else [])
+             + (["their email, as typed in chat (not verified)"] if r["claimed"] else [])
              + ([f"similar name ({r['name_score']:.2f})"] if r["name_score"] else [])}
             for r in rows]
 
 
-async def merge(core: Core, workspace_id: int, user_id: int, survivor_id: int,
+async def merge(core: Core, workspace_id: int, user_id: int | None, survivor_id: int,
                 merged_id: int) -> int:
     """Move everything of `merged_id` into `survivor_id`; the audit entry it returns lists what
-    moved, so the merge can be undone."""
+    moved, so the merge can be undone. No user: the customer proved the records are theirs
+    (a chat visitor entered the code mailed to the address they claimed)."""
     if survivor_id == merged_id:
         raise InputError("same_customer", "a customer cannot be merged into itself")
     async with core.pool.acquire() as conn, conn.transaction():

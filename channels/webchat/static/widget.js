@@ -81,6 +81,11 @@
     '    <div class="actions"><button class="end" type="button" hidden>End chat</button>' +
     '    <button class="close" type="button" aria-label="Minimise chat">&#x2715;</button></div></header>' +
     '  <div class="conn" hidden>Reconnecting&#8230;</div>' +
+    '  <form class="verify" hidden><p>To link this chat with your earlier conversations, enter the code we emailed to <b class="to"></b>.</p>' +
+    '    <div class="row"><input name="code" inputmode="numeric" autocomplete="one-time-code" maxlength="12" aria-label="Code from the email" placeholder="6-digit code">' +
+    '    <button type="submit" class="primary">Verify</button></div>' +
+    '    <div class="form-error" role="alert"></div>' +
+    '    <button type="button" class="link resend">Send a new code</button> <button type="button" class="link skip">Not now</button></form>' +
     '  <form class="profile" hidden>' +
     '    <p>Hi! Tell us who you are and we will connect you with the right person.</p>' +
     '    <label>Your name<input name="name" required maxlength="100" autocomplete="name"></label>' +
@@ -101,7 +106,8 @@
   var launcher = $(".launcher"), panel = $(".panel"), log = $(".log"), sub = $(".sub");
   var profile = $(".profile"), compose = $(".compose"), input = $(".compose textarea");
   var typingEl = $(".typing"), endedEl = $(".ended"), errorEl = $(".error"), connEl = $(".conn");
-  var endBtn = $(".end");
+  var endBtn = $(".end"), verify = $(".verify"), verifyError = $(".verify .form-error");
+  var verifyingEmail = null;      // the address a code was mailed to, while it is not proven
 
   function fmtWait(seconds) {
     if (seconds < 60) return "less than a minute";
@@ -114,6 +120,8 @@
     launcher.setAttribute("aria-expanded", String(state.open));
     connEl.hidden = connected || !state.open || needProfile && !state.token;
     profile.hidden = !needProfile;
+    verify.hidden = !verifyingEmail || needProfile;
+    if (verifyingEmail) verify.querySelector(".to").textContent = verifyingEmail;
     var st = conversation ? conversation.state : null;
     var closed = st === "closed";
     compose.hidden = needProfile || closed;
@@ -248,7 +256,12 @@
       persist();
     } else if (f.type === "started") {
       state.token = f.token; state.name = f.name; needProfile = false; state.lastEventId = null;
+      verifyingEmail = f.verify_email || null;
       persist();
+    } else if (f.type === "email_verified") {
+      verifyingEmail = null; verifyError.textContent = "";
+    } else if (f.type === "code_sent") {
+      verifyError.textContent = "We sent a new code.";
     } else if (f.type === "welcome") {
       state.name = f.name; needProfile = false;
     } else if (f.type === "snapshot") {
@@ -275,7 +288,8 @@
     } else if (f.type === "error") {
       if (f.client_id && f.error !== "rate_limited") dropFromOutbox(f.client_id);
       if (f.error === "rate_limited") setTimeout(flushOutbox, 1500);
-      showError(f.message);
+      if (verifyingEmail && /code|verify|tries/.test(f.error)) verifyError.textContent = f.message;
+      else showError(f.message);
       if (needProfile) profile.querySelector(".form-error").textContent = f.message;
     }
     render();
@@ -326,6 +340,13 @@
                      email: String(data.get("email") || ""), topic: String(data.get("topic") || "")});
     if (!sent) profile.querySelector(".form-error").textContent = "Connecting… please try again in a moment.";
   });
+  verify.addEventListener("submit", function (e) {
+    e.preventDefault();
+    var code = verify.querySelector("input").value.trim();
+    if (code) send({type: "verify_email", code: code});
+  });
+  $(".verify .resend").addEventListener("click", function () { send({type: "send_code"}); });
+  $(".verify .skip").addEventListener("click", function () { verifyingEmail = null; render(); });
   $(".again").addEventListener("click", function () {
     conversation.state = "new"; queueInfo = null; render(); input.focus();
   });

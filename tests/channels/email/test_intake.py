@@ -4,6 +4,7 @@ unreadable mail handled, and nothing lost or doubled across a restart."""
 from __future__ import annotations
 
 import asyncio
+import re
 import ssl
 from pathlib import Path
 from typing import Any
@@ -109,25 +110,60 @@ async def test_a_restart_in_the_middle_of_a_batch_loses_and_doubles_nothing(
         f"<q{n}@example.com>" for n in range(total))
 
 
+def from_jordan(raw: bytes) -> bytes:
+    """The same mail, sent by the customer of the Gmail reply fixture."""
+    return re.sub(rb"^From: .*$", b"From: Jordan Lee <jordan.lee@example.com>", raw,
+                  count=1, flags=re.MULTILINE)
+
+
 async def test_replies_join_their_thread_by_message_id_or_case_token(
     core: Core, workspace_id: int
 ) -> None:
     origin = Origin("default", USER, None, 1, 1)
-    await take_in(core, workspace_id, numbered(1), origin)
-    first: int = await core.pool.fetchval("SELECT id FROM interactions")
+    await take_in(core, workspace_id, from_jordan(numbered(1)), origin)
+    first, key = await core.pool.fetchrow("SELECT id, reply_key FROM interactions")
     await core.pool.execute(  # our answer, as the SMTP sender stores it
         """INSERT INTO messages (workspace_id, interaction_id, channel, direction, body,
                provider_message_id, delivery_status)
            VALUES ($1, $2, 'email', 'outbound', 'Answer', '<cc.41.8f2a@northwind.example>', 'sent')""",
         workspace_id, first)
     await take_in(core, workspace_id, (CORPUS / "gmail_reply_utf8.eml").read_bytes(), origin)
-    by_token = numbered(2).replace(b"Subject: Question 2", f"Subject: Re: [#{first}]".encode())
-    await take_in(core, workspace_id, by_token, origin)
-    await take_in(core, workspace_id, numbered(3), origin)  # a new thread, same customer
+    by_token = numbered(2).replace(b"Subject: Question 2", f"Subject: Re: [#{first}-{key}]".encode())
+    await take_in(core, workspace_id, from_jordan(by_token), origin)
+    await take_in(core, workspace_id, from_jordan(numbered(3)), origin)  # a new thread
     rows = await core.pool.fetch(
         "SELECT interaction_id FROM messages WHERE direction = 'inbound' ORDER BY id")
     assert [r["interaction_id"] for r in rows][:3] == [first, first, first]
     assert rows[3]["interaction_id"] != first
+
+
+async def test_a_stranger_naming_a_thread_starts_their_own(core: Core, workspace_id: int) -> None:
+    """Subjects and In-Reply-To are claims: another sender who copies them (or guesses the
+    case number) must neither join the conversation nor change where its replies go."""
+    origin = Origin("default", USER, None, 1, 1)
+    await take_in(core, workspace_id, from_jordan(numbered(1)), origin)
+    first, key = await core.pool.fetchrow("SELECT id, reply_key FROM interactions")
+    await core.pool.execute(
+        """INSERT INTO messages (workspace_id, interaction_id, channel, direction, body,
+               provider_message_id, delivery_status)
+           VALUES ($1, $2, 'email', 'outbound', 'Answer', '<cc.41.8f2a@northwind.example>', 'sent')""",
+        workspace_id, first)
+    stranger = numbered(4)  # customer4@example.com
+    for n, subject in enumerate((f"Re: [#{first}-{key}]", f"Re: [#{first}]")):
+        await take_in(core, workspace_id, stranger.replace(b"Subject: Question 4",
+                      f"Subject: {subject}".encode()).replace(b"<q4@", f"<s{n}@".encode()), origin)
+    copied = stranger.replace(b"Message-ID: <q4@example.com>",
+                              b"Message-ID: <s9@example.com>\r\nIn-Reply-To: <cc.41.8f2a@northwind.example>")
+    await take_in(core, workspace_id, copied, origin)
+    wrong_key = from_jordan(numbered(5)).replace(b"Subject: Question 5",
+                                                 f"Subject: Re: [#{first}-000000]".encode())
+    await take_in(core, workspace_id, wrong_key, origin)
+    assert await core.pool.fetchval(
+        "SELECT count(*) FROM messages WHERE interaction_id = $1 AND direction = 'inbound'",
+        first) == 1
+    assert await core.pool.fetchval("SELECT their_address FROM interactions WHERE id = $1",
+                                    first) == "jordan.lee@example.com"
+    assert await core.pool.fetchval("SELECT count(*) FROM interactions") == 5
 
 
 async def test_a_bounce_fails_the_reply_it_reports_and_starts_nothing(

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from channels.email.parse import Unreadable, case_token, parse_email, with_case_token
+from channels.email.parse import CaseToken, Unreadable, case_token, parse_email, with_case_token
 
 CORPUS = Path(__file__).resolve().parents[2] / "fixtures" / "email"
 
@@ -33,7 +33,7 @@ def test_a_gmail_reply_threads_and_loses_its_quote_and_signature() -> None:
     assert (email.sender, email.sender_name) == ("jordan.lee@example.com", "Jordan Lee")
     assert email.message_id == "<CAF=8xq2kP+Lm0@mail.gmail.com>"
     assert email.thread_ids() == ("<cc.41.8f2a@northwind.example>",)
-    assert case_token(email.subject) == 41
+    assert case_token(email.subject) == CaseToken(41, None)
     assert email.new_text == "Thanks, the refund arrived. Merci beaucoup \u2014 great service! \U0001F44D"
     assert email.signature == "Best,\nJordan"
     assert "the second charge is refunded" in email.quoted
@@ -118,9 +118,10 @@ def test_no_sender_is_unreadable() -> None:
 
 
 def test_the_case_token() -> None:
-    assert with_case_token("Your order", 41) == "Your order [#41]"
-    assert with_case_token("Re: Your order [#41]", 41) == "Re: Your order [#41]"
-    assert case_token("AW: Re: [#7] hello") == 7
+    assert with_case_token("Your order", 41, "k3y9a1") == "Your order [#41-k3y9a1]"
+    assert with_case_token("Re: Your order [#41-k3y9a1]", 41, "k3y9a1") == "Re: Your order [#41-k3y9a1]"
+    assert case_token("AW: Re: [#7-0a1b2c3d4e5f] hello") == CaseToken(7, "0a1b2c3d4e5f")
+    assert case_token("AW: Re: [#7] hello") == CaseToken(7, None)  # our replies before keys
     assert case_token("no token #7") is None
 
 

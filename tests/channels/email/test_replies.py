@@ -17,10 +17,11 @@ from contactcenter.core import Core
 from contactcenter.settings import MailServer, Settings
 from contactcenter.web.app import create_app
 from tests.channels.email.conftest import PASSWORD as MAILBOX_PASSWORD
-from tests.channels.email.conftest import USER, SmtpInbox
+from tests.channels.email.conftest import USER
 from tests.conftest import PASSWORD, AiohttpClient
 from tests.dovecot import Dovecot
 from tests.live import eventually, login, state_is
+from tests.smtp import SmtpInbox
 
 
 async def _email_app(aiohttp_client: AiohttpClient, settings: Settings, dovecot: Dovecot,
@@ -71,7 +72,8 @@ async def test_a_reply_threads_and_the_answer_to_it_comes_back_to_the_same_inter
     reply_id = (await resp.json())["id"]
 
     acknowledged, mail = await eventually(lambda: _received(smtp_inbox, 2))
-    assert acknowledged["Subject"] == f"Re: Charged twice [#{iid}]"
+    key = await core.pool.fetchval("SELECT reply_key FROM interactions WHERE id = $1", iid)
+    assert acknowledged["Subject"] == f"Re: Charged twice [#{iid}-{key}]"
     assert acknowledged["From"] == f"Northwind Support <{USER}>"  # no agent wrote it
     assert acknowledged["Auto-Submitted"] == "auto-replied"  # no auto-responder answers it
     assert mail["Auto-Submitted"] is None
@@ -79,7 +81,7 @@ async def test_a_reply_threads_and_the_answer_to_it_comes_back_to_the_same_inter
         f"Thank you for writing to us. Your case number is {iid};")
     assert mail["To"] == "jordan@example.com"
     assert mail["From"] == f"Dev Patel <{USER}>"
-    assert mail["Subject"] == f"Re: Charged twice [#{iid}]"
+    assert mail["Subject"] == f"Re: Charged twice [#{iid}-{key}]"
     assert mail["In-Reply-To"] == "<q1@example.com>"
     # The thread so far: Jordan's mail, and our acknowledgement once it had its Message-ID.
     assert mail["References"] in ("<q1@example.com>",

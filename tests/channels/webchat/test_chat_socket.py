@@ -117,7 +117,7 @@ async def test_a_cursor_too_old_gets_the_whole_conversation(
     await back.close()
 
 
-async def test_the_token_is_the_same_customer_and_an_email_links_to_a_known_one(
+async def test_the_token_is_the_same_customer_and_a_typed_email_links_to_no_one(
     client: TestClient[Any, Any], core: Core, workspace_id: int
 ) -> None:
     emailed = await receive_inbound(core, InboundMessage(
@@ -127,7 +127,7 @@ async def test_the_token_is_the_same_customer_and_an_email_links_to_a_known_one(
     chat_customer = (await say(ws, "it's me again", "x"))["message"]["interaction_id"]
     await ws.close()
     customer_of = "SELECT customer_id FROM interactions WHERE id = $1"
-    assert await core.pool.fetchval(customer_of, chat_customer) == emailed.customer_id
+    assert await core.pool.fetchval(customer_of, chat_customer) != emailed.customer_id
 
     back = await client.ws_connect("/chat/ws")
     await back.send_json({"type": "hello", "token": token})
