@@ -2,12 +2,12 @@
 
 Every node runs one per workspace; one of them leads. The leader holds a lease in Redis (a key
 set only if absent, with an expiry it keeps renewing) and a fencing token from an ever-growing
-counter. Every decision it writes to PostgreSQL is checked against that token in the same
-transaction, so a leader that lost its lease (paused, partitioned) cannot write after a newer
-one has started. The leader writes, with its decisions, the
-position in the stream they account for. A new leader rebuilds the engine from PostgreSQL and
-replays the stream from that position: events whose effects are already in PostgreSQL are
-applied a second time, which the engine ignores.
+counter kept in PostgreSQL, so a Redis that lost everything costs no token. Every decision it
+writes to PostgreSQL is checked against that token in the same transaction, so a leader that
+lost its lease (paused, partitioned) cannot write after a newer one has started. The leader
+writes, with its decisions, the position in the stream they account for. A new leader rebuilds
+the engine from PostgreSQL and replays the stream from that position: events whose effects are
+already in PostgreSQL are applied a second time, which the engine ignores.
 """
 
 from __future__ import annotations
@@ -74,10 +74,6 @@ return 0
 
 def leader_key(workspace_id: int) -> str:
     return f"cc:ws:{workspace_id}:routing:leader"
-
-
-def fence_key(workspace_id: int) -> str:
-    return f"cc:ws:{workspace_id}:routing:fence"
 
 
 def routing_channel(workspace_id: int) -> str:
@@ -149,9 +145,8 @@ class RoutingService:
 
     async def _lead(self) -> None:
         redis = self.core.redis
-        fence = int(await redis.incr(fence_key(self.ws)))
         async with self.core.pool.acquire() as conn:
-            last_id: Any = await take_lease(conn, self.ws, fence, self.node_id)
+            fence, last_id = await take_lease(conn, self.ws, self.node_id)
         self.leading = True
         log.info("routing for workspace %d: leading with token %d from stream position %s",
                  self.ws, fence, last_id)

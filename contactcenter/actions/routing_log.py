@@ -26,19 +26,19 @@ class FencedOut(Exception):
     """A newer routing leader exists; this one must stop writing and step down."""
 
 
-async def take_lease(conn: asyncpg.Connection, workspace_id: int, fence: int, leader: str) -> str:
-    """Record a new leader's token; return the stream position to resume from.
+async def take_lease(conn: asyncpg.Connection, workspace_id: int, leader: str) -> tuple[int, str]:
+    """A new leader's fencing token and the stream position to resume from.
 
-    Fails if a newer leader already wrote."""
-    position: str | None = await conn.fetchval(
-        """INSERT INTO routing_leases (workspace_id, fence, leader) VALUES ($1, $2, $3)
-           ON CONFLICT (workspace_id) DO UPDATE SET fence = excluded.fence,
+    The token is PostgreSQL's, one more than the last one issued for the workspace, taken under
+    the row's lock: it is never issued twice, and it does not depend on anything Redis keeps
+    (a flushed Redis used to restart its counter below PostgreSQL's, and each new leader was
+    fenced out in turn until the counter climbed back, one lease at a time)."""
+    row = await conn.fetchrow(
+        """INSERT INTO routing_leases AS l (workspace_id, fence, leader) VALUES ($1, 1, $2)
+           ON CONFLICT (workspace_id) DO UPDATE SET fence = l.fence + 1,
                leader = excluded.leader, updated_at = now()
-           WHERE routing_leases.fence <= excluded.fence
-           RETURNING stream_position""", workspace_id, fence, leader)
-    if position is None:
-        raise FencedOut(f"a leader with a newer token than {fence} exists")
-    return position
+           RETURNING fence, stream_position""", workspace_id, leader)
+    return int(row["fence"]), str(row["stream_position"])
 
 
 async def record_decisions(

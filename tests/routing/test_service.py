@@ -81,11 +81,33 @@ async def _is(core: Core, iid: int, expected: tuple[str, int | None]) -> bool:
 
 async def test_a_deposed_leader_cannot_write(core: Core, workspace_id: int) -> None:
     async with core.pool.acquire() as conn:
-        await take_lease(conn, workspace_id, 5, "new-leader")
+        old, _ = await take_lease(conn, workspace_id, "old-leader")
+        new, _ = await take_lease(conn, workspace_id, "new-leader")
+        assert new == old + 1
         with pytest.raises(FencedOut):
-            await take_lease(conn, workspace_id, 4, "old-leader")
-        with pytest.raises(FencedOut):
-            await record_decisions(conn, workspace_id, 4, [Ended("1", "completed", "x")])
+            await record_decisions(conn, workspace_id, old, [Ended("1", "completed", "x")])
+
+
+async def test_tokens_come_from_postgresql_so_a_flushed_redis_costs_no_lease(
+    core: Core, workspace_id: int
+) -> None:
+    """After sixty leader changes Redis loses everything: the next leader leads at once, with a
+    token never issued before."""
+    issued = set()
+    async with core.pool.acquire() as conn:
+        for n in range(60):
+            fence, _ = await take_lease(conn, workspace_id, f"leader-{n}")
+            issued.add(fence)
+    await core.redis.flushall()
+    node = RoutingService(core, workspace_id, "after-the-flush", lease_seconds=1.5)
+    async with running(node):
+        await eventually(lambda: _leading(node), within=3)
+        iid = await chat(core, workspace_id, 1)
+        await agent(core, workspace_id, "ana@example.com", support=5)
+        await eventually(lambda: _offered(core, iid))
+    fences = {r["fence"] for r in await core.pool.fetch("SELECT fence FROM routing_decisions")}
+    assert len(issued) == 60
+    assert fences.isdisjoint(issued)
 
 
 async def test_another_node_takes_over_and_rebuilds(core: Core, workspace_id: int) -> None:
