@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal
 
 from aiohttp import WSMsgType, web
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+from redis.exceptions import RedisError
 
 from agent_ui import page
 from contactcenter import views
@@ -25,7 +26,13 @@ from contactcenter.instruments import SOCKETS_OPEN
 from contactcenter.web.auth import require_session
 from contactcenter.web.frames import ProtocolError, parse_frame
 from contactcenter.web.keys import CORE, FEED_HUB
-from contactcenter.web.live_socket import LiveSocket, follow_feed, open_page_socket, stop_tasks
+from contactcenter.web.live_socket import (
+    LiveSocket,
+    follow_feed,
+    guarded,
+    open_page_socket,
+    stop_tasks,
+)
 
 log = logging.getLogger(__name__)
 
@@ -78,12 +85,18 @@ class ConsoleSession:
         if hello is None:
             return
         s = self.session
-        await consoles.console_seen(self.core, s.workspace_id, s.user_id, self.connection)
+        try:
+            await consoles.console_seen(self.core, s.workspace_id, s.user_id, self.connection)
+        except (RedisError, OSError) as exc:
+            log.warning("console of user %d: Redis is unreachable (%s); closing", s.user_id, exc)
+            await self.sock.close_to_retry("live feed unavailable")
+            return
         tasks = [
             asyncio.create_task(follow_feed(
                 self.sock, self.app[FEED_HUB], self.core.redis,
-                user_feed(s.workspace_id, s.user_id), hello.last_event_id, self._snapshot)),
-            asyncio.create_task(self._keepalive()),
+                user_feed(s.workspace_id, s.user_id), hello.last_event_id, self._snapshot,
+                self._delivered)),
+            asyncio.create_task(guarded(self.sock, "console keep-alive", self._keepalive())),
         ]
         try:
             async for msg in self.ws:
@@ -99,7 +112,10 @@ class ConsoleSession:
         s = self.session
         for task in tasks:
             task.cancel()
-        await consoles.console_closed(self.core, s.workspace_id, s.user_id, self.connection)
+        try:
+            await consoles.console_closed(self.core, s.workspace_id, s.user_id, self.connection)
+        except (RedisError, OSError) as exc:  # it stops counting by itself, unrenewed
+            log.warning("console of user %d closed unrecorded: %s", s.user_id, exc)
         await self.ws.close()
         await stop_tasks(tasks)
 
@@ -137,12 +153,23 @@ class ConsoleSession:
             return await views.agent_work(conn, self.core.config, self.session.workspace_id,
                                           self.session.user_id)
 
+    async def _delivered(self, frame: dict[str, Any]) -> None:
+        """Tell the router which offers this console was sent (only those can be missed)."""
+        if frame["type"] == "snapshot":
+            offers = [o["id"] for o in frame["state"]["offers"]]
+        elif frame["type"] == "event" and frame["event"].get("kind") == "offer":
+            offers = [frame["event"]["interaction_id"]]
+        else:
+            return
+        s = self.session
+        await consoles.offers_delivered(self.core, s.workspace_id, s.user_id, offers)
+
     async def _keepalive(self) -> None:
         s = self.session
         while True:
             await asyncio.sleep(KEEPALIVE_SECONDS)
             async with self.core.pool.acquire() as conn:
-                still = await find_session(conn, s.token)
+                still = await find_session(conn, s.workspace_id, s.token)
             if still is None:
                 await self.ws.close(code=CLOSE_LOGGED_OUT, message=b"logged out")
                 return

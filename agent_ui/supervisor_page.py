@@ -20,6 +20,7 @@ from contactcenter.web.keys import BOARD_HUB
 from contactcenter.web.live_socket import (
     HEARTBEAT_SECONDS,
     LiveSocket,
+    guarded,
     open_page_socket,
     stop_tasks,
 )
@@ -35,7 +36,7 @@ async def supervisor_socket(request: web.Request) -> web.StreamResponse:
     sock = LiveSocket(ws)
     with request.app[BOARD_HUB].watch() as box, \
             SOCKETS_OPEN.labels("supervisor").track_inprogress():
-        sender = asyncio.create_task(_send_boards(sock, box))
+        sender = asyncio.create_task(guarded(sock, "board feed", _send_boards(sock, box)))
         try:
             async for msg in ws:
                 if msg.type == WSMsgType.TEXT:  # the page's pings: any frame proves it is there

@@ -47,6 +47,7 @@ from routing.model import (
     InteractionArrived,
     InteractionCompleted,
     OfferAccepted,
+    OfferDelivered,
     Offered,
     OfferEnded,
     OfferRejected,
@@ -99,6 +100,8 @@ class Agent:
     idle_since: float = 0.0
     last_offer_seq: int = 0
     missed_in_a_row: int = 0
+    # Offers that reached none of the agent's consoles, in a row (see OfferDelivered).
+    undelivered_in_a_row: int = 0
     version: int = 0
     # The buckets whose skills the agent has, by channel: what the agent can take now is
     # decided per channel, so only those channels' buckets are looked at.
@@ -119,7 +122,8 @@ class Interaction:
     """
 
     __slots__ = ("agent", "arrival", "bucket", "channel", "declined", "entered_queue_at", "extra",
-                 "id", "next_step", "offer_token", "priority", "queue", "queue_epoch", "reqs",
+                 "id", "next_step", "offer_delivered", "offer_token", "priority", "queue",
+                 "queue_epoch", "reqs",
                  "reqs_key", "reserved_for", "reserved_until", "state", "version")
 
     def __init__(self, interaction_id: str, channel: Channel, queue: str, arrival: float,
@@ -140,6 +144,7 @@ class Interaction:
         self.agent: str | None = None
         self.declined: dict[str, float] = {}  # agents who passed on it, and when
         self.offer_token = 0
+        self.offer_delivered = False
         self.reserved_for: str | None = None
         # Forever for a transfer to a named agent: the person transferring chose that agent,
         # so the queue's skill requirements are waived (as in TaskRouter's transfer to a worker).
@@ -339,7 +344,7 @@ class Engine:
         if announce:
             out.append(AgentStateChanged(agent.id, presence, reason))
         if presence == "available":
-            agent.missed_in_a_row = 0
+            agent.missed_in_a_row = agent.undelivered_in_a_row = 0
             if previous != "available" and not agent.held:
                 agent.idle_since = now
             self._match_agent(agent, now, out)
@@ -490,6 +495,12 @@ class Engine:
             it.reserved_for = None
         out.append(Assigned(it.id, agent.id))
 
+    def _on_OfferDelivered(self, e: OfferDelivered, now: float, out: list[Decision]) -> None:
+        it = self.interactions.get(e.interaction_id)
+        if it is not None and it.state == "offered" and it.agent == e.agent_id:
+            it.offer_delivered = True
+            self.agents[e.agent_id].undelivered_in_a_row = 0
+
     def _on_OfferRejected(self, e: OfferRejected, now: float, out: list[Decision]) -> None:
         it = self.interactions.get(e.interaction_id)
         if it is None or it.state != "offered" or it.agent != e.agent_id:
@@ -501,6 +512,17 @@ class Engine:
         if it is None or it.state != "offered" or it.offer_token != token or it.agent is None:
             return
         agent = self.agents[it.agent]
+        if self.config.offers_need_delivery and not it.offer_delivered:
+            # Not the agent's fault, so not a miss; but someone else gets it first, and a
+            # console that gets nothing for as long as misses would take is unreachable.
+            agent.undelivered_in_a_row += 1
+            self._end_offer(it, "rescinded", "the offer never reached the agent's console", now,
+                            out)
+            it.declined[agent.id] = now
+            if (agent.undelivered_in_a_row >= self.config.missed_offers_before_away
+                    and agent.presence == "available"):
+                self._set_presence(agent, "away", "console unreachable", now, out, announce=True)
+            return
         agent.missed_in_a_row += 1
         self._end_offer(it, "timed_out", "no answer before the deadline", now, out)
         if (agent.missed_in_a_row >= self.config.missed_offers_before_away
@@ -802,6 +824,7 @@ class Engine:
         it.version += 1
         it.agent = agent.id
         it.offer_token = next(self._offer_seq)
+        it.offer_delivered = False
         agent.last_offer_seq = it.offer_token
         self._hold(agent, it)
         deadline = now + self.config.channels[it.channel].offer_timeout_seconds

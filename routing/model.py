@@ -67,6 +67,10 @@ class EngineConfig:
     # straight back and blocks them from other work.
     reoffer_after_seconds: float = 10.0
     disconnect_grace_seconds: float = 30.0
+    # With it, an offer no console confirmed receiving ends at its deadline without counting as
+    # missed (the live feed failed, not the agent). The service confirms; the simulator, which
+    # has no consoles, leaves it off.
+    offers_need_delivery: bool = False
     calendars: dict[str, object] = field(default_factory=dict)  # name -> routing.calendar.Calendar
     # Where an interaction goes when its queue no longer exists (removed from the configuration
     # while it waited): its channel's default queue. Without an entry, the first queue.
@@ -125,6 +129,15 @@ class OfferAccepted:
 
 
 @dataclass(frozen=True)
+class OfferDelivered:
+    """The offer reached a console of the agent's (the service says so when its socket sent
+    it): only a delivered offer left unanswered counts as missed."""
+
+    interaction_id: str
+    agent_id: str
+
+
+@dataclass(frozen=True)
 class OfferRejected:
     interaction_id: str
     agent_id: str
@@ -168,8 +181,8 @@ class PriorityRaised:
 
 
 Event = (AgentLoggedIn | AgentSkillsChanged | AgentPresenceChanged | AgentDisconnected
-         | AgentReconnected | InteractionArrived | OfferAccepted | OfferRejected | CustomerLeft
-         | InteractionCompleted | WrapupFinished | Transferred | PriorityRaised)
+         | AgentReconnected | InteractionArrived | OfferAccepted | OfferDelivered | OfferRejected
+         | CustomerLeft | InteractionCompleted | WrapupFinished | Transferred | PriorityRaised)
 
 
 # Decisions: what the engine wants done, each with its reason.

@@ -47,6 +47,7 @@ from routing.model import (
     InteractionArrived,
     InteractionCompleted,
     OfferAccepted,
+    OfferDelivered,
     Offered,
     OfferEnded,
     OfferRejected,
@@ -150,7 +151,9 @@ class RoutingService:
         self.leading = True
         log.info("routing for workspace %d: leading with token %d from stream position %s",
                  self.ws, fence, last_id)
-        engine = Engine(engine_config(self.core.config), explain=True)
+        # Here offers reach people through consoles that may be cut off; see OfferDelivered.
+        engine = Engine(dataclasses.replace(engine_config(self.core.config),
+                                            offers_need_delivery=True), explain=True)
         await self._commit(engine, await self._rebuild(engine), fence, None)
         loop = asyncio.get_running_loop()
         renew_at = loop.time() + self.renew_every
@@ -307,6 +310,7 @@ class RoutingService:
             return PriorityRaised(iid, int(data["priority"]), data.get("reason", ""))
         simple: dict[str, Callable[[], Event]] = {
             "offer.accept": lambda: OfferAccepted(iid, actor),
+            "offer.delivered": lambda: OfferDelivered(iid, actor),
             "offer.reject": lambda: OfferRejected(iid, actor),
             "interaction.completed": lambda: InteractionCompleted(iid),
             "interaction.wrapup_done": lambda: WrapupFinished(iid),

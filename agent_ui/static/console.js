@@ -55,12 +55,14 @@
     var url = (location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/console/ws";
     socket = new WebSocket(url);
     socket.onopen = function () {
-      retry = 0; lastHeard = Date.now(); $("conn").hidden = true;
+      lastHeard = Date.now();
       socket.send(JSON.stringify({type: "hello", last_event_id: lastEventId}));
     };
     socket.onmessage = function (e) {
       lastHeard = Date.now();
       var f; try { f = JSON.parse(e.data); } catch (err) { return; }
+      // Live only once the feed answers: a socket can open while the server's feed is down.
+      if (f.type === "snapshot" || f.type === "resumed") { retry = 0; $("conn").hidden = true; }
       if (f.type === "snapshot") { applySnapshot(f.state); remember(f.last_event_id); }
       else if (f.type === "event") { applyEvent(f.event); remember(f.id); }
       else if (f.type === "error") { toast(f.message, "bad"); }
@@ -71,7 +73,7 @@
       $("conn").hidden = false;
       if (e.code === 4401) { window.ccLogin.show(); return; }
       retry = Math.min(retry + 1, 6);
-      var wait = Math.min(10000, 500 * Math.pow(2, retry - 1)) * (0.8 + Math.random() * 0.4);
+      var wait = Math.min(5000, 500 * Math.pow(2, retry - 1)) * (0.8 + Math.random() * 0.4);
       // A refused handshake looks like any other close: ask whether we are still logged in.
       setTimeout(function () { api("GET", "/api/me").then(function (r) { if (r.ok) connect(); }, connect); }, wait);
     };

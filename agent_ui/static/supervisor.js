@@ -51,17 +51,18 @@
   function connect() {
     if (socket) return;
     socket = new WebSocket((location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/supervisor/ws");
-    socket.onopen = function () { retry = 0; lastHeard = Date.now(); setConn(true, "Live"); };
+    socket.onopen = function () { lastHeard = Date.now(); };
     socket.onmessage = function (e) {
       lastHeard = Date.now();
       var f; try { f = JSON.parse(e.data); } catch (err) { return; }
-      if (f.type === "board") { board = f.board; draw(); }
+      // Live once a board arrives: a socket can open while the server's feed is down.
+      if (f.type === "board") { retry = 0; setConn(true, "Live"); board = f.board; draw(); }
     };
     socket.onclose = function (e) {
       socket = null;
       setConn(false, "Reconnecting\u2026");
       if (e.code === 4401 || e.code === 1008) return;
-      var wait = Math.min(10000, 500 * Math.pow(2, retry++)) + Math.random() * 500;
+      var wait = Math.min(5000, 500 * Math.pow(2, retry++)) + Math.random() * 500;
       setTimeout(function () {
         api("GET", "/api/me").then(function (r) { if (r.ok) connect(); }, connect);
       }, wait);

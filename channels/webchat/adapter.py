@@ -35,7 +35,7 @@ from contactcenter.settings import MailServer
 from contactcenter.web.errors import json_error
 from contactcenter.web.frames import ProtocolError
 from contactcenter.web.keys import CORE, FEED_HUB, SETTINGS, SOCKETS, WORKSPACE_ID
-from contactcenter.web.live_socket import LiveSocket, follow_feed, stop_tasks
+from contactcenter.web.live_socket import LiveSocket, follow_feed, guarded, stop_tasks
 
 log = logging.getLogger(__name__)
 F = TypeVar("F", bound=protocol.Frame)
@@ -148,7 +148,8 @@ class ChatSession:
         assert self.visitor is not None
         self.customer_id = self.visitor.customer_id
         self._follow(last_event_id)
-        self.tasks.append(asyncio.create_task(self._queue_updates()))
+        self.tasks.append(asyncio.create_task(
+            guarded(self.sock, "queue updates", self._queue_updates())))
         async for msg in self.ws:
             if msg.type != WSMsgType.TEXT:
                 await self.sock.send(ProtocolError("bad_frame", "frames are JSON text").frame())

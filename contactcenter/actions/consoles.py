@@ -62,3 +62,17 @@ async def console_closed(core: Core, workspace_id: int, user_id: int, connection
     """A console socket closed. When it was the agent's last, the router starts the grace
     period: offers are rescinded, and the agent goes offline unless a console returns."""
     return await _track(core, workspace_id, user_id, connection, "close")
+
+
+async def offers_delivered(core: Core, workspace_id: int, user_id: int,
+                           interaction_ids: list[int]) -> None:
+    """A console of the agent's was sent these offers: from now on, leaving one unanswered
+    counts as missed (an offer the router could not get to any console does not)."""
+    if not interaction_ids:
+        return
+    async with core.redis.pipeline(transaction=False) as pipe:
+        for iid in interaction_ids:
+            pipe.xadd(stream_key(workspace_id), {
+                "id": "", "kind": "offer.delivered", "interaction_id": iid, "customer_id": "",
+                "actor_user_id": user_id, "data": "{}"}, maxlen=STREAM_MAXLEN, approximate=True)
+        await pipe.execute()

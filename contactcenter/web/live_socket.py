@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -32,6 +33,13 @@ HEARTBEAT_SECONDS = 20.0
 POLL_SECONDS = 5.0
 
 Snapshot = Callable[[], Awaitable[dict[str, Any]]]
+# Told of each frame the feed sent to the client (the console confirms offers with it).
+Delivered = Callable[[dict[str, Any]], Awaitable[None]]
+# Close code of a socket whose server side failed (RFC 6455's "try again later"): the client
+# reconnects and resumes, from a snapshot if its feed was lost.
+CLOSE_TRY_AGAIN = 1013
+
+log = logging.getLogger(__name__)
 
 
 class LiveSocket:
@@ -44,6 +52,11 @@ class LiveSocket:
 
     async def send(self, frame: dict[str, Any]) -> None:
         await self.send_text(json.dumps(frame))
+
+    async def close_to_retry(self, why: str) -> None:
+        """Close because our side failed; the client reconnects and resumes."""
+        with contextlib.suppress(Exception):
+            await self.ws.close(code=CLOSE_TRY_AGAIN, message=why.encode()[:120])
 
     async def send_text(self, text: str) -> None:
         """A frame already serialised (one board sent to many pages is encoded once)."""
@@ -86,46 +99,75 @@ async def stop_tasks(tasks: list[asyncio.Task[None]], wait_seconds: float = 2.0)
         await asyncio.wait(tasks, timeout=wait_seconds)
 
 
+async def guarded(sock: LiveSocket, what: str, work: Awaitable[None]) -> None:
+    """Run one of a socket's helpers (its feed, its keep-alive...). If it fails, the socket is
+    closed: a socket whose feed died but which still answers pings is open and deaf, and
+    neither the page nor the agent can tell; a closed one is reconnected by its client."""
+    try:
+        await work
+    except asyncio.CancelledError:
+        raise
+    except Exception as exc:
+        log.warning("%s failed (%s: %s); closing the socket so that its client reconnects",
+                    what, type(exc).__name__, exc)
+        await sock.close_to_retry(f"{what} interrupted")
+
+
 async def follow_feed(
     sock: LiveSocket, hub: FeedHub, redis: aioredis.Redis, feed: str,
-    last_event_id: str | None, snapshot: Snapshot,
+    last_event_id: str | None, snapshot: Snapshot, delivered: Delivered | None = None,
 ) -> None:
-    """Deliver `feed` to the socket, from where the client left off, until cancelled."""
+    """Deliver `feed` to the socket, from where the client left off, until cancelled; if Redis
+    or the snapshot fails, the socket is closed (see `guarded`)."""
+    await guarded(sock, "live feed", _follow(sock, hub, redis, feed, last_event_id, snapshot,
+                                             delivered))
+
+
+async def _follow(
+    sock: LiveSocket, hub: FeedHub, redis: aioredis.Redis, feed: str,
+    last_event_id: str | None, snapshot: Snapshot, delivered: Delivered | None,
+) -> None:
+    async def send(frame: dict[str, Any]) -> None:
+        await sock.send(frame)
+        if delivered is not None and not sock.ws.closed:
+            await delivered(frame)
+
     with hub.watch(feed) as wake:
-        cursor = await _resume(sock, redis, feed, last_event_id, snapshot)
+        cursor = await _resume(send, redis, feed, last_event_id, snapshot)
         while True:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(wake.wait(), POLL_SECONDS)
             wake.clear()
             entries = await feeds.since(redis, feed, cursor)
             if entries is None:  # fell behind the feed's retention while connected
-                cursor = await _send_snapshot(sock, redis, feed, snapshot)
+                cursor = await _send_snapshot(send, redis, feed, snapshot)
             else:
-                cursor = await _send_events(sock, entries, cursor)
+                cursor = await _send_events(send, entries, cursor)
             if time.monotonic() - sock.last_sent >= HEARTBEAT_SECONDS:
                 await sock.send({"type": "heartbeat"})
 
 
-async def _resume(sock: LiveSocket, redis: aioredis.Redis, feed: str, last_event_id: str | None,
+Send = Callable[[dict[str, Any]], Awaitable[None]]
+
+
+async def _resume(send: Send, redis: aioredis.Redis, feed: str, last_event_id: str | None,
                   snapshot: Snapshot) -> str:
     entries = None if last_event_id is None else await feeds.since(redis, feed, last_event_id)
     if entries is None:
-        return await _send_snapshot(sock, redis, feed, snapshot)
+        return await _send_snapshot(send, redis, feed, snapshot)
     assert last_event_id is not None
-    await sock.send({"type": "resumed", "last_event_id": last_event_id})
-    return await _send_events(sock, entries, last_event_id)
+    await send({"type": "resumed", "last_event_id": last_event_id})
+    return await _send_events(send, entries, last_event_id)
 
 
-async def _send_snapshot(sock: LiveSocket, redis: aioredis.Redis, feed: str,
-                         snapshot: Snapshot) -> str:
+async def _send_snapshot(send: Send, redis: aioredis.Redis, feed: str, snapshot: Snapshot) -> str:
     cursor = await feeds.latest_id(redis, feed)
-    await sock.send({"type": "snapshot", "last_event_id": cursor, "state": await snapshot()})
+    await send({"type": "snapshot", "last_event_id": cursor, "state": await snapshot()})
     return cursor
 
 
-async def _send_events(sock: LiveSocket, entries: list[tuple[str, dict[str, Any]]],
-                       cursor: str) -> str:
+async def _send_events(send: Send, entries: list[tuple[str, dict[str, Any]]], cursor: str) -> str:
     for entry_id, event in entries:
-        await sock.send({"type": "event", "id": entry_id, "event": event})
+        await send({"type": "event", "id": entry_id, "event": event})
         cursor = entry_id
     return cursor

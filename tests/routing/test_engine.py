@@ -21,6 +21,7 @@ from routing.model import (
     InteractionArrived,
     InteractionCompleted,
     OfferAccepted,
+    OfferDelivered,
     Offered,
     OfferEnded,
     OfferRejected,
@@ -128,6 +129,40 @@ def test_missed_offers_set_the_agent_away() -> None:
     assert d.engine.waiting_count() == 1
     d(AgentPresenceChanged("ana", "available"))
     assert offers(d.log)[-1] == ("i1", "ana")
+
+
+def test_only_a_delivered_offer_left_unanswered_counts_as_missed() -> None:
+    """With consoles in between (the service), an offer no console confirmed receiving ends at
+    its deadline without a mark against the agent: their live feed failed, not they."""
+    d = make(missed_offers_before_away=2, reoffer_after_seconds=0, offers_need_delivery=True)
+    d.login("ana", support=5)
+    d.arrive("i1")
+    d.tick(20)
+    assert [x for x in d.log if isinstance(x, OfferEnded)] == [
+        OfferEnded("i1", "ana", "rescinded", "the offer never reached the agent's console")]
+    assert offers(d.log) == [("i1", "ana"), ("i1", "ana")]
+    d(OfferDelivered("i1", "ana"))  # the console is back: this one is seen, and missed
+    d.tick(40)
+    d(OfferDelivered("i1", "ana"))
+    d.tick(60)
+    changes = [x for x in d.log if isinstance(x, AgentStateChanged)]
+    assert changes == [AgentStateChanged("ana", "away", "missed offers")]  # two misses, not three
+
+
+def test_a_console_that_receives_no_offer_for_as_long_as_misses_take_is_unreachable() -> None:
+    """A console lost without a word (its node died): its agent must not hold work forever."""
+    d = make(SUPPORT, missed_offers_before_away=2, reoffer_after_seconds=0,
+             offers_need_delivery=True)
+    d.login("ana", support=5)
+    d.login("ben", support=5, at=1)
+    d.arrive("i1", at=2)
+    d.tick(22)  # Ana's console never had it: Ben gets it first
+    assert offers(d.log) == [("i1", "ana"), ("i1", "ben")]
+    d(OfferDelivered("i1", "ben"))
+    d(OfferAccepted("i1", "ben"))
+    d.arrive("i2", at=23)
+    d.tick(43)
+    assert AgentStateChanged("ana", "away", "console unreachable") in d.log
 
 
 def test_customer_leaving_rescinds_the_offer_and_abandons() -> None:

@@ -28,6 +28,7 @@ from routing.model import (
     InteractionArrived,
     InteractionCompleted,
     OfferAccepted,
+    OfferDelivered,
     Offered,
     OfferEnded,
     OfferRejected,
@@ -81,6 +82,7 @@ operations = st.lists(st.one_of(
                 st.sampled_from(CHANNELS), st.integers(0, 9), st.none() | st.sampled_from(AGENTS))
       ] * 3,  # arrivals weighted up: queues must fill for the limits to be tested
     st.tuples(st.just("accept"), st.integers(0, 50)),
+    st.tuples(st.just("deliver"), st.integers(0, 50)),
     st.tuples(st.just("reject"), st.integers(0, 50)),
     st.tuples(st.just("leave"), st.integers(0, 50)),
     st.tuples(st.just("complete"), st.integers(0, 50)),
@@ -96,7 +98,8 @@ class World:
         # Email's maximum of 2 binds before the budget does, so both limits are exercised.
         channels = dict(CHANNELS_WITH_LIMITS)
         self.engine = engine_class(config(*QUEUES, channels=channels, missed_offers_before_away=2,
-                                          preferred_agent_seconds=5, disconnect_grace_seconds=20),
+                                          preferred_agent_seconds=5, disconnect_grace_seconds=20,
+                                          offers_need_delivery=True),
                                    explain=True)
         self.log: list[Decision] = []
         self.now = 0.0
@@ -192,6 +195,10 @@ def run_operation(world: World, op: tuple[Any, ...]) -> None:
         if it is not None and it.agent is not None:
             event = OfferAccepted if kind == "accept" else OfferRejected
             world.apply(event(it.id, it.agent))
+    elif kind == "deliver":
+        it = world.pick("offered", op[1])
+        if it is not None and it.agent is not None:
+            world.apply(OfferDelivered(it.id, it.agent))
     elif kind == "leave" and world.arrived:
         world.apply(CustomerLeft(world.arrived[op[1] % len(world.arrived)]))
     elif kind == "complete":

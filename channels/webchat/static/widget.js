@@ -189,7 +189,7 @@
     if (socket) return;
     socket = new WebSocket(wsUrl);
     socket.onopen = function () {
-      connected = true; retry = 0; lastHeard = Date.now();
+      lastHeard = Date.now();
       send({type: "hello", workspace: workspace, token: state.token,
             last_event_id: state.token ? state.lastEventId : null});
       render();
@@ -203,7 +203,7 @@
       socket = null; connected = false; ready = false;
       render();
       retry = Math.min(retry + 1, 6);
-      setTimeout(connect, Math.min(10000, 500 * Math.pow(2, retry - 1)) * (0.8 + Math.random() * 0.4));
+      setTimeout(connect, Math.min(5000, 500 * Math.pow(2, retry - 1)) * (0.8 + Math.random() * 0.4));
     };
   }
   function flushOutbox() {
@@ -265,6 +265,7 @@
     } else if (f.type === "welcome") {
       state.name = f.name; needProfile = false;
     } else if (f.type === "snapshot") {
+      connected = true; retry = 0;  // live only once the feed answers
       var c = f.state.conversation;
       messages = [];
       conversation = c ? {interaction_id: c.interaction_id, state: c.state, agent: c.agent} : null;
@@ -273,6 +274,7 @@
       ready = true; flushOutbox();
       if (pendingFirst) { var first = pendingFirst; pendingFirst = ""; queueMessage(first); }
     } else if (f.type === "resumed") {
+      connected = true; retry = 0;
       ready = true; flushOutbox();
     } else if (f.type === "event") {
       applyEvent(f.event);
