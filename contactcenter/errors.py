@@ -37,6 +37,11 @@ class Conflict(InputError):
 
 
 class Busy(InputError):
-    """Too much of this is already running; try again shortly."""
+    """Too much of this is already running, or too often; try again after `retry_after`
+    seconds (sent as the Retry-After header)."""
 
     status = 429
+
+    def __init__(self, code: str, message: str, retry_after: int = 1) -> None:
+        super().__init__(code, message)
+        self.retry_after = max(1, retry_after)

@@ -11,6 +11,7 @@ from typing import Literal
 import asyncpg
 
 from contactcenter import events
+from contactcenter.actions import login_throttle
 from contactcenter.core import Core
 from contactcenter.errors import InputError, Unauthorized
 from contactcenter.events import Event, LoggedEvent
@@ -74,6 +75,7 @@ async def do_add_user(
     conn: asyncpg.Connection, workspace_id: int, user: NewUser, *, replace: bool = False
 ) -> tuple[int, LoggedEvent]:
     user = check_new_user(user)
+    password_hash = await hash_password(user.password)
     async with conn.transaction():
         known = await conn.fetch(
             "SELECT id, name FROM skills WHERE workspace_id = $1 AND name = ANY($2)",
@@ -92,8 +94,7 @@ async def do_add_user(
             user_id: int = await conn.fetchval(
                 f"""INSERT INTO users (workspace_id, email, display_name, role, password_hash)
                     VALUES ($1, $2, $3, $4, $5) {conflict} RETURNING id""",
-                workspace_id, user.email, user.display_name, user.role,
-                hash_password(user.password),
+                workspace_id, user.email, user.display_name, user.role, password_hash,
             )
         except asyncpg.UniqueViolationError:
             raise InputError("user_exists", f"a user with email {user.email} exists") from None
@@ -114,37 +115,49 @@ def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-async def start_session(
-    conn: asyncpg.Connection, workspace_slug: str, email: str, password: str
-) -> Session:
-    """Check the password and open a session; the same answer for any kind of failure."""
-    row = await conn.fetchrow(
-        """SELECT u.id, u.workspace_id, u.role, u.display_name, u.email, u.password_hash
-           FROM users u JOIN workspaces w USING (workspace_id)
-           WHERE w.slug = $1 AND u.email = $2 AND u.disabled_at IS NULL""",
-        workspace_slug, email.strip().lower(),
-    )
-    if not verify_password(row["password_hash"] if row else None, password) or row is None:
-        raise Unauthorized("bad_credentials", "wrong email or password")
-    token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
-    async with conn.transaction():
-        await conn.execute(
-            """INSERT INTO user_sessions (token_hash, workspace_id, user_id, csrf_token, expires_at)
-               VALUES ($1, $2, $3, $4, now() + $5::interval)""",
-            _token_hash(token), row["workspace_id"], row["id"], csrf, SESSION_LIFETIME,
+async def start_session(core: Core, workspace_id: int, email: str, password: str,
+                        client_address: str) -> Session:
+    """Check the password and open a session; the same answer for any kind of failure. Failed
+    attempts are counted and slowed down (login_throttle), before any password is hashed. No
+    database connection is held while the password is hashed: forty logins at once would
+    otherwise take the whole pool, and every other request with it."""
+    account = email.strip().lower()
+    async with core.pool.acquire() as conn:
+        await login_throttle.check(conn, workspace_id, account, client_address)
+        row = await conn.fetchrow(
+            """SELECT id, workspace_id, role, display_name, email, password_hash FROM users
+               WHERE workspace_id = $1 AND email = $2 AND disabled_at IS NULL""",
+            workspace_id, account,
         )
-        await events.record(conn, Event(
-            "user.logged_in", row["workspace_id"], actor_user_id=row["id"]))
+    right = await verify_password(row["password_hash"] if row else None, password)
+    async with core.pool.acquire() as conn:
+        if not right or row is None:
+            await login_throttle.failed(conn, workspace_id, account, client_address)
+            raise Unauthorized("bad_credentials", "wrong email or password")
+        await login_throttle.succeeded(conn, workspace_id, account)
+        token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
+        async with conn.transaction():
+            await conn.execute(
+                """INSERT INTO user_sessions (token_hash, workspace_id, user_id, csrf_token,
+                                              expires_at)
+                   VALUES ($1, $2, $3, $4, now() + $5::interval)""",
+                _token_hash(token), row["workspace_id"], row["id"], csrf, SESSION_LIFETIME,
+            )
+            await events.record(conn, Event(
+                "user.logged_in", row["workspace_id"], actor_user_id=row["id"]))
     return Session(token, csrf, row["id"], row["workspace_id"], row["role"],
                    row["display_name"], row["email"])
 
 
-async def find_session(conn: asyncpg.Connection, token: str) -> Session | None:
+async def find_session(conn: asyncpg.Connection, workspace_id: int, token: str) -> Session | None:
+    """The session of that token, if it is alive and of this workspace: a server answers only
+    for the workspace it serves, whatever other sessions its database holds."""
     row = await conn.fetchrow(
         """SELECT s.csrf_token, u.id, u.workspace_id, u.role, u.display_name, u.email
            FROM user_sessions s JOIN users u ON u.id = s.user_id
-           WHERE s.token_hash = $1 AND s.expires_at > now() AND u.disabled_at IS NULL""",
-        _token_hash(token),
+           WHERE s.token_hash = $1 AND s.expires_at > now() AND u.disabled_at IS NULL
+             AND s.workspace_id = $2 AND u.workspace_id = $2""",
+        _token_hash(token), workspace_id,
     )
     if row is None:
         return None

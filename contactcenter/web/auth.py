@@ -10,7 +10,7 @@ from contactcenter.actions import end_session, start_session
 from contactcenter.actions.users import SESSION_LIFETIME, Session, find_session
 from contactcenter.errors import Forbidden, Unauthorized
 from contactcenter.web.errors import read_body
-from contactcenter.web.keys import CORE, SETTINGS
+from contactcenter.web.keys import CORE, SETTINGS, WORKSPACE_ID
 from contactcenter.web.openapi import ApiRoutes, Response
 
 routes = ApiRoutes(tag="auth")
@@ -21,7 +21,8 @@ _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 class LoginRequest(BaseModel):
-    workspace: str = Field(default="default", max_length=64)
+    # This server serves one workspace; naming it is optional, and naming another one fails.
+    workspace: str | None = Field(default=None, max_length=64)
     email: str = Field(max_length=320)
     password: str = Field(max_length=1024)
 
@@ -50,7 +51,7 @@ async def require_session(request: web.Request) -> Session:
     session = None
     if token:
         async with request.app[CORE].pool.acquire() as conn:
-            session = await find_session(conn, token)
+            session = await find_session(conn, request.app[WORKSPACE_ID], token)
     if session is None:
         raise Unauthorized("not_logged_in", "log in first (POST /api/login)")
     if request.method not in _SAFE_METHODS and request.headers.get(CSRF_HEADER) != session.csrf_token:
@@ -69,12 +70,18 @@ async def require_supervisor(request: web.Request) -> Session:
 @routes.route(
     "POST", "/api/login", summary="Log in; sets the session cookie", body=LoginRequest,
     responses={200: Response("logged in", LoginResponse), 400: Response("malformed body"),
-               401: Response("wrong email or password")},
+               401: Response("wrong email or password, or another workspace"),
+               429: Response("too many failed logins (Retry-After says how long to wait), "
+                             "or too many at once")},
 )
 async def login(request: web.Request) -> web.Response:
     body = await read_body(request, LoginRequest)
-    async with request.app[CORE].pool.acquire() as conn:
-        session = await start_session(conn, body.workspace, body.email, body.password)
+    core = request.app[CORE]
+    if body.workspace not in (None, core.config.workspace.slug):
+        raise Unauthorized("wrong_workspace", f"this server serves workspace "
+                           f"{core.config.workspace.slug!r}, not {body.workspace!r}")
+    session = await start_session(core, request.app[WORKSPACE_ID], body.email, body.password,
+                                  request.remote or "unknown")
     response = web.json_response(
         LoginResponse(user=_user_info(session), csrf_token=session.csrf_token).model_dump())
     public_url = request.app[SETTINGS].env.public_url or ""

@@ -9,7 +9,7 @@ from typing import TypeVar
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
-from contactcenter.errors import InputError, UnsupportedMediaType
+from contactcenter.errors import Busy, InputError, UnsupportedMediaType
 from contactcenter.numbers import whole_number
 from contactcenter.storable import unstorable
 from contactcenter.web.openapi import Handler
@@ -34,7 +34,10 @@ async def json_errors(request: web.Request, handler: Handler) -> web.StreamRespo
             _refuse_nul_in_query(request)
         return await handler(request)
     except InputError as exc:
-        return json_error(exc.status, exc.code, exc.message)
+        answer = json_error(exc.status, exc.code, exc.message)
+        if isinstance(exc, Busy):
+            answer.headers["Retry-After"] = str(exc.retry_after)
+        return answer
     except web.HTTPException as exc:
         if exc.status < 400 or not request.path.startswith(JSON_PATH_PREFIXES):
             raise
