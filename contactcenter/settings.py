@@ -300,6 +300,17 @@ class ReportsConfig(_Strict):
     default_handle_seconds: int = Field(default=300, ge=1, le=86_400)
 
 
+class AccessConfig(_Strict):
+    """What agents may do to work that is not theirs (docs/access.md); supervisors and admins
+    may do all of it. Centers differ here, so these are settings."""
+
+    # Change (status, amounts, owner...) cases, leads, opportunities and tasks a colleague owns.
+    agents_edit_colleagues_records: bool = False
+    # Merge two customer records: "own_work" while working an interaction of one of them (the
+    # agent is talking to the person), "any", or "never".
+    agents_merge: Literal["own_work", "any", "never"] = "own_work"
+
+
 class FileConfig(_Strict):
     """The TOML file, as typed data."""
 
@@ -317,6 +328,7 @@ class FileConfig(_Strict):
     customer_attributes: list[AttributeConfig] = Field(default_factory=list)
     webhooks: list[WebhookConfig] = Field(default_factory=list)
     reports: ReportsConfig = ReportsConfig()
+    access: AccessConfig = AccessConfig()
 
     @field_validator("capacity")
     @classmethod

@@ -11,7 +11,7 @@ from aiohttp import BodyPartReader, web
 from aiohttp.http_exceptions import HttpProcessingError
 from pydantic import BaseModel, Field
 
-from contactcenter import views
+from contactcenter import access, views
 from contactcenter.actions import conversation, uploads
 from contactcenter.errors import InputError, NotFound, UnsupportedMediaType
 from contactcenter.web.auth import require_session
@@ -212,17 +212,21 @@ async def _read_file_field(request: web.Request) -> tuple[str, str | None, bytes
     summary="Download an attachment kept here (an email's files and inline images)",
     responses={200: Response("the file, with its content type",
                              {"type": "string", "format": "binary"}),
-               401: Response("not logged in"), 404: Response("no such attachment")},
+               401: Response("not logged in"),
+               403: Response("a file of a colleague's reply not sent yet"),
+               404: Response("no such attachment")},
 )
 async def attachment(request: web.Request) -> web.Response:
     session = await require_session(request)
     async with request.app[CORE].pool.acquire() as conn:
         row = await conn.fetchrow(
-            """SELECT content_type, filename, content FROM attachments
+            """SELECT content_type, filename, content, message_id, uploaded_by FROM attachments
                WHERE id = $1 AND workspace_id = $2 AND content IS NOT NULL""",
             path_id(request, "attachment_id"), session.workspace_id)
     if row is None:
         raise NotFound("no_such_attachment", f"no attachment {request.match_info['attachment_id']}")
+    if row["message_id"] is None:  # a draft: not part of any conversation yet
+        access.check_sees_draft(session.role, session.user_id, row["uploaded_by"])
     # Shown inline only when it cannot carry script; anything else is a download.
     inline = row["content_type"].startswith(("image/png", "image/jpeg", "image/gif", "audio/",
                                               "application/pdf"))

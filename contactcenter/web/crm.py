@@ -11,7 +11,8 @@ from typing import Any, Literal
 from aiohttp import web
 from pydantic import BaseModel, Field
 
-from contactcenter import feeds
+from contactcenter import access, feeds
+from contactcenter.actions.users import Session
 from contactcenter.crm import cases, customers, sales, tasks, timeline
 from contactcenter.errors import InputError, NotFound
 from contactcenter.events import publish
@@ -25,7 +26,8 @@ from contactcenter.web.openapi import ApiRoutes, Response
 routes = ApiRoutes(tag="crm")
 
 _OBJECT: dict[str, Any] = {"type": "object"}
-_AUTH = {401: Response("not logged in"), 403: Response("missing CSRF token")}
+_AUTH = {401: Response("not logged in"),
+         403: Response("missing CSRF token, or not allowed (docs/access.md)")}
 
 
 def _query_int(request: web.Request, name: str, default: int) -> int:
@@ -100,8 +102,16 @@ async def list_customers(request: web.Request) -> web.Response:
 async def patch_customer(request: web.Request) -> web.Response:
     session = await require_session(request)
     body = await read_body(request, CustomerChanges)
+    cid = path_id(request, "customer_id")
+    if body.consent is not None and not all(body.consent.values()):
+        current = await request.app[CORE].pool.fetchval(
+            "SELECT consent FROM customers WHERE id = $1 AND workspace_id = $2",
+            cid, session.workspace_id)
+        lifted = [ch for ch, out in body.consent.items()
+                  if not out and dict(current or {}).get(ch, {}).get("opted_out")]
+        access.check_consent(session.role, opting_in=bool(lifted))
     await customers.update(request.app[CORE], session.workspace_id, session.user_id,
-                           path_id(request, "customer_id"), customers.CustomerPatch(
+                           cid, customers.CustomerPatch(
                                body.name, body.attributes, body.tags, body.company,
                                None if body.consent is None
                                else {str(k): v for k, v in body.consent.items()}))
@@ -151,8 +161,16 @@ async def get_duplicates(request: web.Request) -> web.Response:
 async def post_merge(request: web.Request) -> web.Response:
     session = await require_session(request)
     body = await read_body(request, MergeRequest)
-    audit_id = await customers.merge(request.app[CORE], session.workspace_id, session.user_id,
-                                     path_id(request, "customer_id"), body.merge)
+    core = request.app[CORE]
+    survivor = path_id(request, "customer_id")
+    working: bool = await core.pool.fetchval(
+        """SELECT EXISTS (SELECT 1 FROM interactions WHERE workspace_id = $1
+               AND customer_id = ANY($2::bigint[]) AND agent_id = $3
+               AND state IN ('offered', 'assigned', 'wrapup'))""",
+        session.workspace_id, [survivor, body.merge], session.user_id)
+    access.check_merges(session.role, working, core.config.access)
+    audit_id = await customers.merge(core, session.workspace_id, session.user_id,
+                                     survivor, body.merge)
     return web.json_response({"audit_id": audit_id})
 
 
@@ -311,6 +329,7 @@ async def patch_case(request: web.Request) -> web.Response:
     body = await read_body(request, CaseChanges)
     core = request.app[CORE]
     case_id = path_id(request, "case_id")
+    await _may_change(request, session, "cases", case_id, "case", body.owner_user_id)
     await cases.change(core, session.workspace_id, session.user_id, case_id,
                        status=body.status, priority=body.priority,
                        owner_user_id=body.owner_user_id, category=body.category, team=body.team)
@@ -412,6 +431,7 @@ async def list_leads(request: web.Request) -> web.Response:
 async def patch_lead(request: web.Request) -> web.Response:
     session = await require_session(request)
     body = await read_body(request, LeadChanges)
+    await _may_change(request, session, "leads", path_id(request, "lead_id"), "lead")
     await sales.set_lead_status(request.app[CORE], session.workspace_id, session.user_id,
                                 path_id(request, "lead_id"), body.status)
     return web.Response(status=204)
@@ -426,6 +446,8 @@ async def post_convert(request: web.Request) -> web.Response:
     session = await require_session(request)
     body = await read_body(request, Conversion)
     core = request.app[CORE]
+    await _may_change(request, session, "leads", path_id(request, "lead_id"), "lead",
+                      body.owner_user_id)
     opportunity_id = await sales.convert(
         core, session.workspace_id, session.user_id, path_id(request, "lead_id"),
         name=body.name, amount=sales.amount_of(body.amount), currency=body.currency,
@@ -444,6 +466,8 @@ async def patch_opportunity(request: web.Request) -> web.Response:
     body = await read_body(request, OpportunityChanges)
     core = request.app[CORE]
     oid = path_id(request, "opportunity_id")
+    await _may_change(request, session, "opportunities", oid, "opportunity",
+                      body.owner_user_id)
     row = await sales.update_opportunity(core, session.workspace_id, session.user_id, oid,
                                          body.model_dump(exclude_none=True))
     return web.json_response(sales.opportunity_view(row))
@@ -522,7 +546,31 @@ async def list_tasks(request: web.Request) -> web.Response:
 async def post_task_done(request: web.Request) -> web.Response:
     session = await require_session(request)
     core = request.app[CORE]
+    task_id = path_id(request, "task_id")
+    await _may_change(request, session, "tasks", task_id, "task")
     async with core.pool.acquire() as conn:
-        assignee = await tasks.complete(conn, session.workspace_id, path_id(request, "task_id"))
+        assignee = await tasks.complete(conn, session.workspace_id, task_id)
     await feeds.push(core.redis, [tasks.changed(session.workspace_id, assignee)])
     return web.Response(status=204)
+
+
+# The column naming who a record is someone's, per table (a task is its assignee's).
+_OWNER_COLUMN = {"cases": "owner_user_id", "leads": "owner_user_id",
+                 "opportunities": "owner_user_id", "tasks": "assignee_user_id"}
+
+
+async def _may_change(request: web.Request, session: Session, table: str, record_id: int,
+                      what: str, new_owner: int | None = None) -> None:
+    """403 unless the session may change this record (and give it to `new_owner`); 404 when
+    the workspace has no such record."""
+    core = request.app[CORE]
+    found = await core.pool.fetchrow(
+        f"SELECT {_OWNER_COLUMN[table]} AS owner FROM {table} WHERE id = $1 AND workspace_id = $2",
+        record_id, session.workspace_id)
+    if found is None:
+        raise NotFound(f"no_such_{what}", f"no {what} {record_id}")
+    access.check_edits(session.role, session.user_id, found["owner"], f"{what} {record_id}",
+                       core.config.access)
+    if new_owner is not None:
+        access.check_assigns(session.role, session.user_id, new_owner, found["owner"],
+                             f"{what} {record_id}")

@@ -10,6 +10,7 @@ from typing import Any
 from aiohttp import web
 from pydantic import BaseModel, Field
 
+from contactcenter import access
 from contactcenter.actions import calls, work
 from contactcenter.actions.work import WorkRequest
 from contactcenter.errors import NotFound
@@ -97,16 +98,27 @@ class TransferRequest(BaseModel):
     summary="Transfer to a queue (arrival time kept) or to a named agent", body=TransferRequest,
     responses={202: Response("handed to the router", Requested),
                400: Response("neither or both of queue and agent"),
-               401: Response("not logged in"), 403: Response("missing CSRF token"),
+               401: Response("not logged in"),
+               403: Response("missing CSRF token, or held by a colleague (only its agent or a "
+                             "supervisor transfers it)"),
                404: Response("no such interaction, queue or agent"),
                409: Response("the interaction has ended")},
 )
 async def transfer(request: web.Request) -> web.Response:
     session = await require_session(request)
     body = await read_body(request, TransferRequest)
-    await work.transfer(request.app[CORE], session.workspace_id, session.user_id,
-                        path_id(request, "interaction_id"), to_queue=body.queue, to_agent=body.agent,
-                        priority_bump=body.priority_bump)
+    core = request.app[CORE]
+    iid = path_id(request, "interaction_id")
+    holder = await core.pool.fetchrow(
+        "SELECT agent_id, state FROM interactions WHERE id = $1 AND workspace_id = $2",
+        iid, session.workspace_id)
+    if holder is None:
+        raise NotFound("no_such_interaction", f"no interaction {iid}")
+    # An offer is not held yet: only its agent's answer (accept, reject) is theirs to give.
+    held_by = holder["agent_id"] if holder["state"] in ("assigned", "wrapup") else None
+    access.check_holds(session.role, session.user_id, held_by, f"interaction {iid}")
+    await work.transfer(core, session.workspace_id, session.user_id, iid, to_queue=body.queue,
+                        to_agent=body.agent, priority_bump=body.priority_bump)
     return web.json_response(Requested().model_dump(), status=202)
 
 

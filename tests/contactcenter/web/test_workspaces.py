@@ -27,7 +27,8 @@ async def other_workspace(core: Core) -> int:
     ws: int = await core.pool.fetchval(
         "INSERT INTO workspaces (slug, name) VALUES ('b', 'B Corp') RETURNING workspace_id")
     await core.pool.execute(
-        """INSERT INTO queues (workspace_id, name, label, priority) VALUES ($1, 'support', 'Support', 1)""", ws)
+        """INSERT INTO queues (workspace_id, name, label, priority)
+           VALUES ($1, 'support', 'Support', 1)""", ws)
     await add_user(core, ws, NewUser("boss@b.example", "Boss of B", "supervisor", PASSWORD, {}))
     return ws
 
