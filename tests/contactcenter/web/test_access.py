@@ -12,7 +12,7 @@ from aiohttp import FormData
 from aiohttp.test_utils import TestClient
 
 from contactcenter.actions import add_user, receive_inbound
-from contactcenter.actions.users import NewUser
+from contactcenter.actions.users import NewUser, Role
 from contactcenter.core import Core
 from contactcenter.models import InboundMessage
 from contactcenter.settings import Settings
@@ -26,7 +26,8 @@ async def _people(aiohttp_client: AiohttpClient, core: Core, workspace_id: int,
                   settings: Settings) -> People:
     """Ana and Ben (agents) and Sam (supervisor), each with a client of their own."""
     people: People = {}
-    for key, role in (("ana", "agent"), ("ben", "agent"), ("sam", "supervisor")):
+    roles: tuple[tuple[str, Role], ...] = (("ana", "agent"), ("ben", "agent"), ("sam", "supervisor"))
+    for key, role in roles:
         user_id = await add_user(core, workspace_id, NewUser(
             f"{key}@example.com", key.title(), role, PASSWORD, {"sales": 5}))
         assert settings.env.database_url is not None
