@@ -12,6 +12,7 @@ place in line, is bridged to the agent who accepted, and hangs up.
 from __future__ import annotations
 
 import time
+from datetime import datetime
 from urllib.parse import urlencode
 
 from aiohttp import web
@@ -23,6 +24,7 @@ from contactcenter.actions import calls
 from contactcenter.errors import NotFound
 from contactcenter.web.keys import CORE, WORKSPACE_ID
 from contactcenter.web.openapi import ApiRoutes, Response
+from contactcenter.web.webhook_spool import DB_UNAVAILABLE, WEBHOOK_SPOOL, in_time
 from routing.config import closed_behaviour
 
 routes = ApiRoutes(tag="channels")
@@ -35,6 +37,9 @@ MENU, HOLD = "/channels/twilio/voice/menu", "/channels/twilio/voice/hold"
 VOICEMAIL = "/channels/twilio/voice/voicemail"
 CALLBACK = "/channels/twilio/voice/callback"
 TRANSCRIPTION = "/channels/twilio/voice/transcription"
+STATUS_SOURCE, VOICEMAIL_SOURCE = "twilio_voice_status", "twilio_voicemail"
+TRANSCRIPTION_SOURCE = "twilio_transcription"
+QUEUE_FIELD = "cc_queue"
 
 
 def _xml(text: str) -> web.Response:
@@ -60,14 +65,24 @@ async def menu_choice(request: web.Request) -> web.Response:
     form, call = await _call(request, "twilio_voice")
     core = request.app[CORE]
     config = core.config.channels.voice
-    queue = twiml.chosen_queue(form, config)
+    # A retry after the database was away carries the choice in its URL (see please_hold).
+    choice = {**request.query, **form}
+    queue = twiml.chosen_queue(choice, config)
     label = next((o.label for o in config.menu if o.queue == queue), "")
     target = queue or core.config.default_queue("voice")
-    if await _nobody_can_answer(request, target):
-        return _xml(twiml.voicemail(f"{VOICEMAIL}?{urlencode({'queue': target})}", TRANSCRIPTION))
-    await calls.call_queued(core, request.app[WORKSPACE_ID], call.call_sid, call.caller,
-                            call.called, queue, label)
-    return await _hold(request, call.call_sid)
+    async def queue_the_call() -> web.Response:
+        if await _nobody_can_answer(request, target):
+            return _xml(twiml.voicemail(f"{VOICEMAIL}?{urlencode({'queue': target})}",
+                                        TRANSCRIPTION))
+        await calls.call_queued(core, request.app[WORKSPACE_ID], call.call_sid, call.caller,
+                                call.called, queue, label)
+        return await _hold(request, call.call_sid)
+
+    try:
+        return await in_time(queue_the_call())
+    except DB_UNAVAILABLE:
+        kept = {k: choice[k] for k in ("Digits", "SpeechResult") if choice.get(k)}
+        return _xml(twiml.please_hold(f"{MENU}?{urlencode(kept)}" if kept else MENU))
 
 
 @routes.route("POST", HOLD, summary="Twilio: the hold loop asks what next",
@@ -75,7 +90,15 @@ async def menu_choice(request: web.Request) -> web.Response:
                          **_REFUSALS})
 async def hold(request: web.Request) -> web.Response:
     _, call = await _call(request, "twilio_voice")
-    return await _hold(request, call.call_sid)
+    return await _hold_or_wait(request, call.call_sid)
+
+
+async def _hold_or_wait(request: web.Request, call_sid: str) -> web.Response:
+    """The hold loop; while the database is away, the caller waits and Twilio asks again."""
+    try:
+        return await in_time(_hold(request, call_sid))
+    except DB_UNAVAILABLE:
+        return _xml(twiml.please_hold(HOLD))
 
 
 async def _nobody_can_answer(request: web.Request, queue_name: str) -> bool:
@@ -116,47 +139,70 @@ async def _hold(request: web.Request, call_sid: str) -> web.Response:
 async def callback(request: web.Request) -> web.Response:
     form, call = await _call(request, "twilio_voice")
     core = request.app[CORE]
-    if form.get("Digits") == "1" and await calls.callback_requested(
-            core, request.app[WORKSPACE_ID], call.call_sid):
+    try:
+        wanted = form.get("Digits") == "1" and await in_time(calls.callback_requested(
+            core, request.app[WORKSPACE_ID], call.call_sid))
+    except DB_UNAVAILABLE:
+        return _xml(twiml.please_hold(HOLD))
+    if wanted:
         return _xml(twiml.goodbye("Thank you. You keep your place in line, and we will call you "
                                   "back at this number when it is your turn. Goodbye."))
-    return await _hold(request, call.call_sid)
+    return await _hold_or_wait(request, call.call_sid)
 
 
 @routes.route("POST", "/channels/twilio/voice/status",
               summary="Twilio: a call's status changed (ringing, answered, ended...)",
               responses={204: Response("recorded"), **_REFUSALS})
 async def status(request: web.Request) -> web.Response:
-    _, call = await _call(request, "twilio_voice_status")
-    if call.status in twiml.ENDED:
-        await calls.call_ended(request.app[CORE], request.app[WORKSPACE_ID], call.call_sid,
-                               call.status, call.duration_seconds)
-    elif call.status in ("ringing", "in-progress", "answered"):
-        await calls.call_progress(request.app[CORE], request.app[WORKSPACE_ID], call.call_sid,
-                                  call.status)
+    form, _ = await _call(request, STATUS_SOURCE)
+    await request.app[WEBHOOK_SPOOL].keep(STATUS_SOURCE, form)
     return web.Response(status=204)
+
+
+async def apply_status(app: web.Application, form: dict[str, str], received_at: datetime,
+                       spool_id: str | None) -> None:
+    call = twiml.parse_call(form)
+    if call.status in twiml.ENDED:
+        await calls.call_ended(app[CORE], app[WORKSPACE_ID], call.call_sid, call.status,
+                               call.duration_seconds)
+    elif call.status in ("ringing", "in-progress", "answered"):
+        await calls.call_progress(app[CORE], app[WORKSPACE_ID], call.call_sid, call.status)
 
 
 @routes.route("POST", VOICEMAIL, summary="Twilio: the caller left a message",
               responses={200: Response("thanks and goodbye", _TWIML), **_REFUSALS})
 async def voicemail(request: web.Request) -> web.Response:
-    form, recording = await read_webhook(request, twiml.parse_recording, "twilio_voicemail")
-    core = request.app[CORE]
+    form, _ = await read_webhook(request, twiml.parse_recording, VOICEMAIL_SOURCE)
     queue = request.query.get("queue")
+    # The queue rides in the URL Twilio calls, not in the form: kept with the form for later.
+    await request.app[WEBHOOK_SPOOL].keep(VOICEMAIL_SOURCE, {**form, QUEUE_FIELD: queue or ""})
+    return _xml(twiml.goodbye("Thank you. We will get back to you soon. Goodbye."))
+
+
+async def apply_voicemail(app: web.Application, form: dict[str, str], received_at: datetime,
+                          spool_id: str | None) -> None:
+    core = app[CORE]
+    recording = twiml.parse_recording(form)
+    queue: str | None = form.get(QUEUE_FIELD, "")
     if queue not in {q.name for q in core.config.queues}:
         queue = None
-    await calls.voicemail_left(core, request.app[WORKSPACE_ID], form.get("From", ""),
-                               form.get("To", ""), recording.recording_sid, recording.url,
+    await calls.voicemail_left(core, app[WORKSPACE_ID], form.get("From", ""), form.get("To", ""),
+                               recording.recording_sid, recording.url,
                                recording.duration_seconds, queue)
-    return _xml(twiml.goodbye("Thank you. We will get back to you soon. Goodbye."))
 
 
 @routes.route("POST", TRANSCRIPTION, summary="Twilio: the transcription of a voicemail",
               responses={204: Response("added to the voicemail"), **_REFUSALS})
 async def transcription(request: web.Request) -> web.Response:
-    form, recording = await read_webhook(request, twiml.parse_recording, "twilio_transcription")
+    form, _ = await read_webhook(request, twiml.parse_recording, TRANSCRIPTION_SOURCE)
+    await request.app[WEBHOOK_SPOOL].keep(TRANSCRIPTION_SOURCE, form)
+    return web.Response(status=204)
+
+
+async def apply_transcription(app: web.Application, form: dict[str, str], received_at: datetime,
+                              spool_id: str | None) -> None:
+    recording = twiml.parse_recording(form)
     text = form.get("TranscriptionText", "").strip()
     if form.get("TranscriptionStatus", "completed") == "completed" and text:
-        await calls.voicemail_transcribed(request.app[CORE], request.app[WORKSPACE_ID],
-                                          form.get("From", ""), recording.recording_sid, text)
-    return web.Response(status=204)
+        await calls.voicemail_transcribed(app[CORE], app[WORKSPACE_ID], form.get("From", ""),
+                                          recording.recording_sid, text)

@@ -154,3 +154,13 @@ def goodbye(text: str) -> str:
 def conference_name(interaction_id: int, transfers: int = 0) -> str:
     """The call's room; each transfer gives the caller a new one to wait in."""
     return f"cc-interaction-{interaction_id}" + (f"-{transfers}" if transfers else "")
+
+
+def please_hold(retry_url: str, seconds: int = 5) -> str:
+    """The caller waits a moment and Twilio asks again (`retry_url`): what a call hears while
+    the database is unreachable, instead of an error Twilio would answer by hanging up."""
+    response = VoiceResponse()
+    response.say("Please hold. We are connecting your call.")
+    response.pause(length=seconds)
+    response.redirect(retry_url, method="POST")
+    return str(response)

@@ -22,11 +22,14 @@ from contactcenter.events import LoggedEvent
 MAX_ATTEMPTS = 5
 
 
-async def keep(core: Core, workspace_id: int, source: str, payload: dict[str, Any]) -> int:
-    kept: int = await core.pool.fetchval(
-        "INSERT INTO webhook_inbox (workspace_id, source, payload) VALUES ($1, $2, $3) RETURNING id",
-        workspace_id, source, payload)
-    return kept
+async def keep(core: Core, workspace_id: int, source: str, payload: dict[str, Any],
+               received_at: datetime | None = None, spool_id: str | None = None) -> None:
+    """Keep a webhook for its intake. From the node's spool (it arrived while PostgreSQL was
+    away) it keeps its arrival time, and its spool id makes a second hand-over a no-op."""
+    await core.pool.execute(
+        """INSERT INTO webhook_inbox (workspace_id, source, payload, received_at, spool_id)
+           VALUES ($1, $2, $3, coalesce($4, now()), $5) ON CONFLICT (spool_id) DO NOTHING""",
+        workspace_id, source, payload, received_at, spool_id)
 
 
 @dataclass(frozen=True)

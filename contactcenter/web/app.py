@@ -52,6 +52,7 @@ from contactcenter.web.keys import (
     WORKSPACE_ID,
 )
 from contactcenter.web.openapi import ApiRoutes, Response, openapi_document
+from contactcenter.web.webhook_spool import spool_context
 from routing.service import RoutingService
 
 log = logging.getLogger(__name__)
@@ -144,6 +145,13 @@ def create_app(settings: Settings, database_url: str, redis_url: str) -> web.App
         BOARD_HUB, lambda app: BoardHub(app[CORE], app[WORKSPACE_ID])))
     app.cleanup_ctx.append(_routing_context)
     app.cleanup_ctx.append(sms_intake.intake_context)
+    app.cleanup_ctx.append(spool_context({
+        sms_intake.SOURCE: sms_adapter.apply_incoming,
+        sms_adapter.STATUS_SOURCE: sms_adapter.apply_status,
+        voice_adapter.STATUS_SOURCE: voice_adapter.apply_status,
+        voice_adapter.VOICEMAIL_SOURCE: voice_adapter.apply_voicemail,
+        voice_adapter.TRANSCRIPTION_SOURCE: voice_adapter.apply_transcription,
+    }))
     app.cleanup_ctx.append(imap_reader.readers_context)
     app.cleanup_ctx.append(smtp_sender.sender_context)
     app.cleanup_ctx.append(sms_sender.sender_context)

@@ -79,6 +79,16 @@ async def twilio(aiohttp_client: AiohttpClient, aiohttp_server: Callable[..., Aw
     monkeypatch.setattr(sms_sender, "BACKOFF_BASE_SECONDS", 0.1)
     api = TwilioStandIn(SID, TOKEN)
     api_server = await aiohttp_server(api.app())
+    twilio_settings = with_twilio(settings, str(api_server.make_url("")).rstrip("/"))
+    env = twilio_settings.env
+    assert env.database_url is not None
+    assert env.redis_url is not None
+    app: web.Application = create_app(twilio_settings, env.database_url, env.redis_url)
+    return Twilio(await aiohttp_client(app), api, core)
+
+
+def with_twilio(settings: Settings, api_url: str) -> Settings:
+    """The tests' settings with SMS and voice enabled and Twilio's REST API at `api_url`."""
     voice = settings.file.channels.voice.model_copy(update={"enabled": True, "hold_music_url": ""})
     sms = settings.file.channels.sms.model_copy(update={
         "enabled": True, "numbers": {OUR_NUMBER: "support"},
@@ -91,12 +101,8 @@ async def twilio(aiohttp_client: AiohttpClient, aiohttp_server: Callable[..., Aw
               for q in settings.file.queues]
     calendars = {**settings.file.calendars, "never": CalendarConfig(timezone="UTC")}
     env = replace(settings.env, twilio_account_sid=SID, twilio_auth_token=TOKEN,
-                  public_url=PUBLIC_URL, twilio_api_url=str(api_server.make_url("")).rstrip("/"))
-    sms_settings = Settings(file=settings.file.model_copy(update={
+                  public_url=PUBLIC_URL, twilio_api_url=api_url)
+    return Settings(file=settings.file.model_copy(update={
         "channels": channels, "queues": queues, "calendars": calendars}), env=env)
-    assert env.database_url is not None
-    assert env.redis_url is not None
-    app: web.Application = create_app(sms_settings, env.database_url, env.redis_url)
-    return Twilio(await aiohttp_client(app), api, core)
 
 

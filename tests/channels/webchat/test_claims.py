@@ -104,6 +104,9 @@ async def test_an_agent_sees_the_claim_and_links_the_records_by_merging(
     iid = (await say(ws, "hello, it's me", "a"))["message"]["interaction_id"]
     visitor = await core.pool.fetchval("SELECT customer_id FROM interactions WHERE id = $1", iid)
     headers = {"X-CSRF-Token": await login(client, agent, PASSWORD)}
+    me = (await (await client.get("/api/me")).json())["user"]["id"]
+    await core.pool.execute(  # the agent is working the chat (docs/access.md: who merges)
+        "UPDATE interactions SET state = 'assigned', agent_id = $2 WHERE id = $1", iid, me)
     found = await (await client.get(f"/api/customers/{visitor}/duplicates")).json()
     assert {"id": victim, "name": "", "reasons": [
         "their email, as typed in chat (not verified)"]} in found["duplicates"]
