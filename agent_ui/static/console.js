@@ -385,13 +385,26 @@
   }
   function formatted(html) {
     // The email as its sender formatted it: already sanitised on the server, and shown in a
-    // sandboxed frame (no scripts, no access to the console) all the same.
-    var box = h("details", {cls: "formatted"}, [h("summary", {text: "Show as formatted"})]);
+    // sandboxed frame (no scripts, no access to the console) all the same. Its own policy
+    // keeps remote images (tracking pixels: they tell the sender the mail was read, and when)
+    // from loading until the agent asks; the files that came with the mail show at once.
+    var remote = false;
+    var load = h("button", {type: "button", cls: "load-images", text: "Load remote images"});
+    var box = h("details", {cls: "formatted"}, [h("summary", {text: "Show as formatted"}), load]);
+    function frame() {
+      var images = location.origin + " data: blob:" + (remote ? " https: http:" : "");
+      var policy = "default-src 'none'; style-src 'unsafe-inline'; img-src " + images;
+      return h("iframe", {sandbox: "", referrerpolicy: "no-referrer", title: "Formatted email",
+                          srcdoc: '<meta http-equiv="Content-Security-Policy" content="' + policy + '">' +
+                                  "<base target=_blank>" + html});
+    }
+    load.addEventListener("click", function () {
+      remote = true; load.hidden = true;
+      var shown = box.querySelector("iframe");
+      if (shown) shown.replaceWith(frame());
+    });
     box.addEventListener("toggle", function () {
-      if (box.open && !box.querySelector("iframe")) {
-        box.appendChild(h("iframe", {sandbox: "", referrerpolicy: "no-referrer", title: "Formatted email",
-                                     srcdoc: "<base target=_blank>" + html}));
-      }
+      if (box.open && !box.querySelector("iframe")) box.appendChild(frame());
     });
     return box;
   }

@@ -36,6 +36,7 @@ from contactcenter.web import (
     flagged,
     health,
     metrics,
+    security_headers,
     supervision,
     work,
 )
@@ -139,6 +140,7 @@ def create_app(settings: Settings, database_url: str, redis_url: str) -> web.App
     app = web.Application(middlewares=[metrics.time_webhooks, json_errors],
                           client_max_size=MAX_REQUEST_BYTES)
     app[SETTINGS] = settings
+    security_headers.install(app)
     app.cleanup_ctx.append(_core_context(settings, database_url, redis_url))
     app.cleanup_ctx.append(_hub_context(FEED_HUB, lambda app: FeedHub(app[CORE].redis)))
     app.cleanup_ctx.append(_hub_context(

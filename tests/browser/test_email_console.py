@@ -7,11 +7,12 @@ import re
 from pathlib import Path
 
 import pytest
+from aiohttp import web
 from playwright.async_api import expect
 
 from channels.email.intake import Origin, take_in
 from contactcenter.core import Core
-from tests.browser.conftest import People
+from tests.browser.conftest import AiohttpServer, People
 from tests.browser.pages import Agent
 
 pytestmark = pytest.mark.browser
@@ -95,3 +96,45 @@ async def test_an_agent_attaches_files_to_an_email_reply(
            WHERE m.direction = 'outbound' AND m.author_user_id IS NOT NULL""")
     assert [(r["filename"], r["size_bytes"]) for r in stored] == [("Счёт 1042.pdf", 2057)]
     await page.screenshot(path=str(SCREENSHOT.with_name("console-email-files.png")), full_page=True)
+
+
+async def test_remote_images_load_only_when_the_agent_asks(
+    people: People, base_url: str, agents: dict[str, str], core: Core, workspace_id: int,
+    aiohttp_server: AiohttpServer,
+) -> None:
+    """A tracking pixel tells its sender when the mail was read: it must not load on its own."""
+    fetched: list[str] = []
+
+    async def pixel(request: web.Request) -> web.Response:
+        fetched.append(request.path)
+        return web.Response(body=PNG, content_type="image/png")
+
+    tracker = web.Application()
+    tracker.router.add_get("/open.png", pixel)
+    server = await aiohttp_server(tracker)
+    html = (f'<p>Our newsletter</p><img src="{server.make_url("/open.png")}" alt="logo" '
+            'width="40" height="40">')
+    raw = ("From: News <news@example.com>\r\nTo: support@northwind.test\r\n"
+           "Subject: Offers\r\nMessage-ID: <pixel1@example.com>\r\nMIME-Version: 1.0\r\n"
+           f"Content-Type: text/html; charset=utf-8\r\n\r\n{html}\r\n").encode()
+    ana = Agent(await people("ana"), base_url)
+    await ana.log_in(agents["ana"])
+    await take_in(core, workspace_id, raw, Origin("default", "support@northwind.test", "sales",
+                                                  1, 4))
+    await ana.accept()
+    box = ana.page.locator("#messages details.formatted")
+    await box.locator("summary").click()
+    frame = box.locator("iframe")
+    await expect(frame.content_frame.locator("p")).to_contain_text("Our newsletter")
+    await ana.page.wait_for_timeout(500)
+    assert fetched == []
+    await box.get_by_role("button", name="Load remote images").click()
+    await expect(box.locator("iframe").content_frame.locator("img")).to_have_js_property(
+        "naturalWidth", 1)
+    assert fetched == ["/open.png"]
+
+
+# A 1x1 transparent PNG.
+PNG = bytes.fromhex(
+    "89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c489"
+    "0000000d4944415478da63f8ffff3f0005fe02fea7d6a4280000000049454e44ae426082")
