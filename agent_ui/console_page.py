@@ -33,6 +33,7 @@ from contactcenter.web.live_socket import (
     open_page_socket,
     stop_tasks,
 )
+from contactcenter.web.session_sockets import CLOSE_LOGGED_OUT
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +42,6 @@ HELLO_TIMEOUT_SECONDS = 10.0
 KEEPALIVE_SECONDS = 30.0
 MAX_FRAME_BYTES = 16 * 1024
 CLOSE_NO_HELLO = 4400
-CLOSE_LOGGED_OUT = 4401
 
 
 class _Frame(BaseModel):

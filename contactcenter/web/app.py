@@ -53,6 +53,7 @@ from contactcenter.web.keys import (
     WORKSPACE_ID,
 )
 from contactcenter.web.openapi import ApiRoutes, Response, openapi_document
+from contactcenter.web.session_sockets import SESSION_SOCKETS, SessionSockets
 from contactcenter.web.webhook_spool import spool_context
 from routing.service import RoutingService
 
@@ -142,7 +143,9 @@ def create_app(settings: Settings, database_url: str, redis_url: str) -> web.App
     app[SETTINGS] = settings
     security_headers.install(app)
     app.cleanup_ctx.append(_core_context(settings, database_url, redis_url))
-    app.cleanup_ctx.append(_hub_context(FEED_HUB, lambda app: FeedHub(app[CORE].redis)))
+    app[SESSION_SOCKETS] = SessionSockets()
+    app.cleanup_ctx.append(_hub_context(FEED_HUB, lambda app: FeedHub(
+        app[CORE].redis, app[SESSION_SOCKETS].close)))
     app.cleanup_ctx.append(_hub_context(
         BOARD_HUB, lambda app: BoardHub(app[CORE], app[WORKSPACE_ID])))
     app.cleanup_ctx.append(_routing_context)

@@ -12,6 +12,7 @@ from contactcenter.errors import Forbidden, Unauthorized
 from contactcenter.web.errors import read_body
 from contactcenter.web.keys import CORE, SETTINGS, WORKSPACE_ID
 from contactcenter.web.openapi import ApiRoutes, Response
+from contactcenter.web.session_sockets import SESSION_SOCKETS, end_everywhere
 
 routes = ApiRoutes(tag="auth")
 
@@ -100,8 +101,10 @@ async def login(request: web.Request) -> web.Response:
 )
 async def logout(request: web.Request) -> web.Response:
     session = await require_session(request)
-    async with request.app[CORE].pool.acquire() as conn:
+    core = request.app[CORE]
+    async with core.pool.acquire() as conn:
         await end_session(conn, session.token)
+    await end_everywhere(request.app[SESSION_SOCKETS], core.redis, session.token)
     response = web.Response(status=204)
     response.del_cookie(SESSION_COOKIE, path="/")
     return response

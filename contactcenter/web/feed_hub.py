@@ -12,19 +12,22 @@ import asyncio
 import contextlib
 import logging
 from collections import defaultdict
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from contactcenter.feeds import FEED_PATTERN
+from contactcenter.web.session_sockets import SESSIONS_ENDED
 
 log = logging.getLogger(__name__)
 
 
 class FeedHub:
-    def __init__(self, redis: aioredis.Redis) -> None:
+    def __init__(self, redis: aioredis.Redis,
+                 on_session_ended: Callable[[str], None] = lambda key: None) -> None:
         self.redis = redis
+        self.on_session_ended = on_session_ended
         self._waiters: dict[str, set[asyncio.Event]] = defaultdict(set)
 
     @contextlib.contextmanager
@@ -44,7 +47,9 @@ class FeedHub:
         """Listen until cancelled, reconnecting after Redis failures."""
         while True:
             try:
-                async for feed in self._messages():
+                async for feed, data in self._messages():
+                    if feed == SESSIONS_ENDED:
+                        self.on_session_ended(data)
                     for wake in self._waiters.get(feed, ()):
                         wake.set()
             except (RedisError, OSError) as exc:
@@ -52,14 +57,16 @@ class FeedHub:
                 self._wake_all()  # something may have been missed: let every socket look
                 await asyncio.sleep(1)
 
-    async def _messages(self) -> AsyncIterator[str]:
+    async def _messages(self) -> AsyncIterator[tuple[str, str]]:
         pubsub = self.redis.pubsub()
         try:
             await pubsub.psubscribe(FEED_PATTERN)
             while True:
                 message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=5.0)
                 if message is not None:
-                    yield message["channel"].decode()
+                    data = message["data"]
+                    yield message["channel"].decode(), (
+                        data.decode() if isinstance(data, bytes) else str(data))
         finally:
             with contextlib.suppress(RedisError, OSError):
                 await pubsub.aclose()  # type: ignore[no-untyped-call]

@@ -26,6 +26,7 @@ from contactcenter.errors import InputError
 from contactcenter.web.errors import json_error
 from contactcenter.web.feed_hub import FeedHub
 from contactcenter.web.keys import SOCKETS
+from contactcenter.web.session_sockets import SESSION_SOCKETS
 
 # The client treats a socket silent for three of these as dead and reconnects.
 HEARTBEAT_SECONDS = 20.0
@@ -86,6 +87,7 @@ async def open_page_socket(
     ws = web.WebSocketResponse(heartbeat=30, max_msg_size=max_frame_bytes)
     await ws.prepare(request)
     request.app[SOCKETS][ws] = kind
+    request.app[SESSION_SOCKETS].track(session.token, ws)  # a logout closes it at once
     return ws, session
 
 

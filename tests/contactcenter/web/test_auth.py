@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
+from aiohttp import WSMsgType
 from aiohttp.test_utils import TestClient
 
-from tests.conftest import PASSWORD
+from contactcenter.settings import Settings
+from contactcenter.web.app import create_app
+from tests.conftest import PASSWORD, AiohttpClient
+from tests.live import frames_until, is_type
 
 
 async def login(client: TestClient[Any, Any], email: str, password: str) -> Any:
@@ -93,3 +98,28 @@ async def test_oversized_body_is_refused(client: TestClient[Any, Any]) -> None:
                              headers={"Content-Type": "application/json"})
     assert resp.status == 413
     assert (await resp.json())["error"] == "request_entity_too_large"
+
+
+@pytest.mark.usefixtures("agent")
+async def test_logging_out_closes_that_sessions_sockets_on_every_node_at_once(
+    client: TestClient[Any, Any], aiohttp_client: AiohttpClient, settings: Settings
+) -> None:
+    """Before, a console stayed open (and kept receiving customers' messages) up to 30 s."""
+    assert settings.env.database_url is not None
+    assert settings.env.redis_url is not None
+    other_node = await aiohttp_client(create_app(settings, settings.env.database_url,
+                                                 settings.env.redis_url))
+    resp = await login(client, "ana@example.com", PASSWORD)
+    csrf = (await resp.json())["csrf_token"]
+    other_node.session.cookie_jar.update_cookies({"cc_session": resp.cookies["cc_session"].value})
+    here = await client.ws_connect("/console/ws")
+    there = await other_node.ws_connect("/console/ws")
+    for ws in (here, there):
+        await ws.send_json({"type": "hello"})
+        await frames_until(ws, is_type("snapshot"))
+    assert (await client.post("/api/logout", headers={"X-CSRF-Token": csrf})).status == 204
+    for ws in (here, there):
+        async with asyncio.timeout(3):
+            while (await ws.receive()).type == WSMsgType.TEXT:
+                pass
+        assert ws.close_code == 4401
