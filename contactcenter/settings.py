@@ -136,6 +136,11 @@ class WebchatConfig(_Strict):
     # A token bucket per connection: `burst` messages at once, refilled at `messages_per_second`.
     messages_per_second: float = Field(default=1.0, gt=0, le=1000)
     burst: int = Field(default=5, ge=1, le=1000)
+    # Across every socket of one client address, per node: new visitors (each a new customer
+    # record) and messages; and new visitors from everywhere together.
+    new_visitors_per_minute_per_address: float = Field(default=10, gt=0, le=100_000)
+    new_visitors_per_minute: float = Field(default=600, gt=0, le=1_000_000)
+    messages_per_second_per_address: float = Field(default=5, gt=0, le=100_000)
 
 
 class SmsConfig(_Strict):

@@ -31,7 +31,7 @@ from contactcenter.errors import InputError
 from contactcenter.feeds import customer_feed
 from contactcenter.instruments import SOCKETS_OPEN
 from contactcenter.models import InboundMessage
-from contactcenter.settings import MailServer
+from contactcenter.settings import MailServer, WebchatConfig
 from contactcenter.web.errors import json_error
 from contactcenter.web.frames import ProtocolError
 from contactcenter.web.keys import CORE, FEED_HUB, SETTINGS, SOCKETS, WORKSPACE_ID
@@ -93,7 +93,7 @@ async def chat_socket(request: web.Request) -> web.StreamResponse:
     ws = web.WebSocketResponse(heartbeat=30, max_msg_size=protocol.MAX_FRAME_BYTES)
     await ws.prepare(request)
     request.app[SOCKETS][ws] = "chat"
-    session = ChatSession(request.app, ws)
+    session = ChatSession(request.app, ws, request.remote or "unknown")
     try:
         with SOCKETS_OPEN.labels("chat").track_inprogress():
             await session.run()
@@ -109,8 +109,9 @@ async def chat_socket(request: web.Request) -> web.StreamResponse:
 class ChatSession:
     """One customer's socket, from the hello to the close."""
 
-    def __init__(self, app: web.Application, ws: web.WebSocketResponse) -> None:
+    def __init__(self, app: web.Application, ws: web.WebSocketResponse, address: str) -> None:
         self.app = app
+        self.address = address  # the client's, for the limits shared by its sockets
         self.core: Core = app[CORE]
         self.ws_id: int = app[WORKSPACE_ID]
         self.ws = ws
@@ -199,10 +200,14 @@ class ChatSession:
             if start is None:
                 return False
             try:
+                self.app[CHAT_LIMITS].new_visitor(self.address)
                 self.visitor = await chat.start_visitor(
                     self.core, self.ws_id, start.name, start.email, start.topic)
             except InputError as exc:
                 await self.sock.send({"type": "error", "error": exc.code, "message": exc.message})
+                continue
+            except ProtocolError as exc:
+                await self.sock.send(exc.frame())
                 continue
             await self.sock.send({"type": "started", "token": self.visitor.token,
                                   "name": self.visitor.name,
@@ -280,6 +285,7 @@ class ChatSession:
         if not self.bucket.take(time.monotonic()):
             raise ProtocolError("rate_limited", "slow down: too many messages; send it again in "
                                 f"{self.bucket.retry_after():.1f} s")
+        self.app[CHAT_LIMITS].message(self.address)
         body = protocol.check_body(frame.body, self.core.config.channels.webchat.max_message_chars)
         topics = self.core.config.channels.webchat.topics
         result = await receive_inbound(self.core, InboundMessage(
@@ -341,7 +347,43 @@ def _client_id(text: str) -> dict[str, str]:
     return {}
 
 
+class ChatLimits:
+    """This node's limits over every chat socket: new visitors per address and in all, and
+    messages per address (each socket also has its own bucket)."""
+
+    def __init__(self, cfg: WebchatConfig) -> None:
+        self.visitors_by_address = protocol.KeyedBuckets(
+            cfg.new_visitors_per_minute_per_address / 60, _burst(cfg.new_visitors_per_minute_per_address))
+        self.visitors = protocol.TokenBucket(cfg.new_visitors_per_minute / 60,
+                                             _burst(cfg.new_visitors_per_minute))
+        self.messages_by_address = protocol.KeyedBuckets(
+            cfg.messages_per_second_per_address, _burst(cfg.messages_per_second_per_address * 4))
+
+    def new_visitor(self, address: str) -> None:
+        now = time.monotonic()
+        held = self.visitors_by_address.take(address, now)
+        if held is None and not self.visitors.take(now):
+            held = self.visitors
+        if held is not None:
+            raise ProtocolError("rate_limited", "too many new chats from here: try again in "
+                                f"{held.retry_after():.0f} s")
+
+    def message(self, address: str) -> None:
+        held = self.messages_by_address.take(address, time.monotonic())
+        if held is not None:
+            raise ProtocolError("rate_limited", "slow down: too many messages; send it again in "
+                                f"{held.retry_after():.1f} s")
+
+
+def _burst(per_period: float) -> int:
+    return max(1, int(per_period))
+
+
+CHAT_LIMITS = web.AppKey("chat_limits", ChatLimits)
+
+
 def add_routes(app: web.Application) -> None:
+    app[CHAT_LIMITS] = ChatLimits(app[SETTINGS].file.channels.webchat)
     app.router.add_get("/chat/widget.js", _asset("widget.js", "application/javascript; charset=utf-8"))
     app.router.add_get("/chat/widget.css", _asset("widget.css", "text/css; charset=utf-8"))
     app.router.add_get("/chat/demo", demo_page)

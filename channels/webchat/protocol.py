@@ -121,3 +121,21 @@ class TokenBucket:
 
     def retry_after(self) -> float:
         return max(0.0, (1 - self.tokens) / self.rate)
+
+
+class KeyedBuckets:
+    """A token bucket per key (a client address), pure like TokenBucket. Keys whose bucket has
+    refilled are forgotten once there are more than `max_keys`, so a flood of addresses cannot
+    grow it without bound."""
+
+    def __init__(self, rate: float, burst: int, max_keys: int = 10_000) -> None:
+        self.rate, self.burst, self.max_keys = rate, burst, max_keys
+        self._buckets: dict[str, TokenBucket] = {}
+
+    def take(self, key: str, now: float) -> TokenBucket | None:
+        """None when `key` may go on; else its bucket (to say how long to wait)."""
+        if len(self._buckets) > self.max_keys:
+            self._buckets = {k: b for k, b in self._buckets.items()
+                             if b.tokens + (now - b.updated) * b.rate < b.burst}
+        bucket = self._buckets.setdefault(key, TokenBucket(self.rate, self.burst))
+        return None if bucket.take(now) else bucket

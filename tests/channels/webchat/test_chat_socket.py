@@ -208,3 +208,22 @@ async def test_a_widget_for_another_workspace_is_told_so(client: TestClient[Any,
     assert error["error"] == "unknown_workspace"
     assert "data-workspace" in error["message"]
     assert (await ws.receive()).type == WSMsgType.CLOSE
+
+
+async def test_fresh_sockets_from_one_address_do_not_make_customers_without_end(
+    client: TestClient[Any, Any], core: Core
+) -> None:
+    """Fifty sockets opened at once used to make fifty customers in half a second."""
+    answers = []
+    for n in range(15):
+        ws = await client.ws_connect("/chat/ws")
+        await ws.send_json({"type": "hello"})
+        await frames_until(ws, is_type("profile_needed"))
+        await ws.send_json({"type": "start", "name": f"Bot {n}"})
+        answers.append((await frames_until(
+            ws, lambda f: f.get("type") in ("started", "error")))[-1])
+        await ws.close()
+    refused = [a for a in answers if a["type"] == "error"]
+    assert len(answers) - len(refused) == 10  # channels.webchat.new_visitors_per_minute_per_address
+    assert {a["error"] for a in refused} == {"rate_limited"}
+    assert await core.pool.fetchval("SELECT count(*) FROM customers") == 10

@@ -59,3 +59,16 @@ def test_token_bucket_allows_a_burst_then_the_rate() -> None:
     assert bucket.take(110.0)
     assert bucket.take(110.0)
     assert not bucket.take(110.0)  # never more than the burst, however long it waited
+
+
+def test_keyed_buckets_limit_each_key_apart_and_forget_idle_ones() -> None:
+    buckets = protocol.KeyedBuckets(rate=1.0, burst=2, max_keys=3)
+    assert [buckets.take("a", 0.0) is None for _ in range(3)] == [True, True, False]
+    assert buckets.take("b", 0.0) is None  # another address has its own
+    held = buckets.take("a", 0.5)
+    assert held is not None
+    assert held.retry_after() > 0
+    assert buckets.take("a", 2.0) is None  # refilled
+    for key in "cdefg":
+        buckets.take(key, 100.0)
+    assert len(buckets._buckets) <= 5
