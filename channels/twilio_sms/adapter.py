@@ -21,7 +21,7 @@ from contactcenter.web.keys import CORE, WORKSPACE_ID
 from contactcenter.web.openapi import ApiRoutes, Response
 from contactcenter.web.webhook_spool import WEBHOOK_SPOOL
 
-routes = ApiRoutes(tag="channels")
+routes = ApiRoutes(tag="channels", signed_forms=True)
 STATUS_SOURCE = "twilio_sms_status"
 
 _TWIML = {"type": "string", "description": "TwiML (text/xml)"}

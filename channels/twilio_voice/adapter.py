@@ -27,7 +27,7 @@ from contactcenter.web.openapi import ApiRoutes, Response
 from contactcenter.web.webhook_spool import DB_UNAVAILABLE, WEBHOOK_SPOOL, in_time
 from routing.config import closed_behaviour
 
-routes = ApiRoutes(tag="channels")
+routes = ApiRoutes(tag="channels", signed_forms=True)
 
 _TWIML = {"type": "string", "description": "TwiML (text/xml)"}
 _REFUSALS = {400: Response("a payload we cannot read (kept and flagged)"),

@@ -26,6 +26,8 @@ from contactcenter.web.openapi import ApiRoutes, Response
 routes = ApiRoutes(tag="crm")
 
 _OBJECT: dict[str, Any] = {"type": "object"}
+# Declared in the schema (not only refused by the action), so clients know before they send.
+NOT_BLANK = r"\S"
 _AUTH = {401: Response("not logged in"),
          403: Response("missing CSRF token, or not allowed (docs/access.md)")}
 
@@ -75,7 +77,7 @@ class MergeRequest(BaseModel):
 
 
 class NoteBody(BaseModel):
-    body: str = Field(max_length=10_000)
+    body: str = Field(max_length=10_000, pattern=NOT_BLANK)
 
 
 @routes.route("GET", "/api/customers", summary="Search customers by name, phone or email "
@@ -347,7 +349,7 @@ async def patch_case(request: web.Request) -> web.Response:
 
 class NewLead(BaseModel):
     customer_id: int = Field(ge=1)
-    title: str = Field(max_length=200)
+    title: str = Field(max_length=200, pattern=NOT_BLANK)
     interaction_id: int | None = None
     notes: str = Field(default="", max_length=5000)
 
@@ -498,7 +500,7 @@ async def get_forecast(request: web.Request) -> web.Response:
 # ---- tasks -----------------------------------------------------------------------------------
 
 class NewTask(BaseModel):
-    title: str = Field(max_length=300)
+    title: str = Field(max_length=300, pattern=NOT_BLANK)
     assignee_user_id: int | None = Field(default=None, description="default: me")
     due_at: datetime
     customer_id: int | None = None

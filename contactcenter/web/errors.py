@@ -42,7 +42,10 @@ async def json_errors(request: web.Request, handler: Handler) -> web.StreamRespo
         if exc.status < 400 or not request.path.startswith(JSON_PATH_PREFIXES):
             raise
         message = exc.text if exc.text and exc.text != f"{exc.status}: {exc.reason}" else exc.reason
-        return json_error(exc.status, _code(exc.reason), message)
+        answer = json_error(exc.status, _code(exc.reason), message)
+        if "Allow" in exc.headers:  # a 405 says which methods the path takes
+            answer.headers["Allow"] = exc.headers["Allow"]
+        return answer
     except Exception:
         log.exception("unhandled error in %s %s", request.method, request.path)
         return json_error(500, "internal_error", "the server failed; the error was logged")
@@ -69,7 +72,11 @@ async def read_body(request: web.Request, model: type[M]) -> M:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"]) or "body"
         code = "bad_json" if first["type"] == "json_invalid" else "invalid_body"
-        raise InputError(code, f"{where}: {first['msg']}") from None
+        said = first["msg"]
+        if first["type"] == "string_pattern_mismatch" and (first.get("ctx") or {}).get(
+                "pattern") == r"\S":
+            said = "may not be blank"
+        raise InputError(code, f"{where}: {said}") from None
     problem = unstorable(body)
     if problem is not None:
         raise InputError("invalid_body", problem)

@@ -29,6 +29,12 @@ _FILE_FORM: dict[str, Any] = {
 }
 
 
+_SIGNED_FORM: dict[str, Any] = {
+    "type": "object", "additionalProperties": {"type": "string"},
+    "description": "the provider's fields as it sends them, signed in X-Twilio-Signature",
+}
+
+
 @dataclass(frozen=True)
 class Response:
     description: str
@@ -45,6 +51,7 @@ class Operation:
     body: type[BaseModel] | None
     responses: dict[int, Response]
     file_upload: bool = False  # the body is multipart/form-data with one field `file`
+    signed_form: bool = False  # the body is a provider's url-encoded form (Twilio's webhooks)
 
 
 @dataclass
@@ -52,6 +59,8 @@ class ApiRoutes:
     """A module's JSON endpoints. `route` registers the handler and its description at once."""
 
     tag: str
+    # Every route of the group takes a provider's signed, url-encoded form.
+    signed_forms: bool = False
     operations: list[Operation] = field(default_factory=list)
 
     def route(
@@ -59,14 +68,17 @@ class ApiRoutes:
         body: type[BaseModel] | None = None, file_upload: bool = False,
     ) -> Callable[[Handler], Handler]:
         def register(handler: Handler) -> Handler:
-            self.operations.append(
-                Operation(method, path, summary, handler, self.tag, body, responses, file_upload))
+            self.operations.append(Operation(method, path, summary, handler, self.tag, body,
+                                             responses, file_upload, self.signed_forms))
             return handler
         return register
 
     def add_to(self, app: web.Application) -> None:
+        """Row ids in paths only match digits, so `/api/opportunities/board` is the board's
+        (whose other methods then answer 405 with Allow), never an opportunity named "board"."""
         for op in self.operations:
-            app.router.add_route(op.method, op.path, op.handler)
+            app.router.add_route(op.method, re.sub(r"{(\w+_id)}", r"{\1:[0-9]+}", op.path),
+                                 op.handler)
 
 
 def _schema(item: type[BaseModel] | dict[str, Any], components: dict[str, Any]) -> dict[str, Any]:
@@ -88,6 +100,26 @@ def _path_parameters(path: str) -> list[dict[str, Any]]:
             for name in re.findall(r"{(\w+)}", path)]
 
 
+# Reached without a session: everything else under /api answers 401 without one, and 403 to a
+# change without the CSRF header.
+PUBLIC_PATHS = frozenset({"/api/login", "/api/openapi.json"})
+
+
+def _answers_any_route_gives(op: Operation) -> dict[int, Response]:
+    """What the middleware and the shared readers answer on any such route (each route's own
+    list says more, and wins): so the document names every status the server sends."""
+    answers = {400: Response("a malformed request: a query, path value or body it cannot take")}
+    if op.body is not None or op.file_upload or op.signed_form:
+        answers[413] = Response("a body over the server's size limit")
+        answers[415] = Response("a body of another media type than the one documented")
+    if "{" in op.path:
+        answers[404] = Response("nothing with that id here")
+    if op.path.startswith("/api/") and op.path not in PUBLIC_PATHS:
+        answers[401] = Response("not logged in")
+        answers[403] = Response("missing CSRF token, or not allowed (docs/access.md)")
+    return answers
+
+
 def openapi_document(groups: list[ApiRoutes], server_url: str) -> dict[str, Any]:
     components: dict[str, Any] = {"Error": ERROR_SCHEMA}
     paths: dict[str, Any] = {}
@@ -104,7 +136,10 @@ def openapi_document(groups: list[ApiRoutes], server_url: str) -> dict[str, Any]
             if op.file_upload:
                 entry["requestBody"] = {"required": True, "content": {"multipart/form-data": {
                     "schema": _FILE_FORM}}}
-            for status, resp in sorted(op.responses.items()):
+            if op.signed_form:
+                entry["requestBody"] = {"required": True, "content": {
+                    "application/x-www-form-urlencoded": {"schema": _SIGNED_FORM}}}
+            for status, resp in sorted({**_answers_any_route_gives(op), **op.responses}.items()):
                 described: dict[str, Any] = {"description": resp.description}
                 schema = resp.schema if resp.schema is not None else (
                     {"$ref": "#/components/schemas/Error"} if status >= 400 else None)

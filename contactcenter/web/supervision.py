@@ -11,7 +11,7 @@ from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictInt
 
 from contactcenter.actions import conversation, work
 from contactcenter.errors import Busy, InputError, NotFound
@@ -99,7 +99,7 @@ class WhatIf(BaseModel):
     patience_seconds: float | None = Field(default=None, ge=1, le=86_400,
                                            description="mean patience; none: nobody gives up")
     hours: float = Field(default=8, ge=0.01, le=24, description="simulated time")
-    seed: int = 1
+    seed: StrictInt = 1  # `true` is not a seed
 
 
 @routes.route("POST", "/api/stats/what-if", body=WhatIf,

@@ -5,7 +5,7 @@ agent's console. An accept after the offer timed out changes nothing."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from aiohttp import web
 from pydantic import BaseModel, Field
@@ -24,7 +24,7 @@ routes = ApiRoutes(tag="work")
 
 
 class PresenceRequest(BaseModel):
-    presence: str = Field(description="available, away or offline")
+    presence: Literal["available", "away", "offline"]
     reason: str = Field(default="", max_length=200)
 
 

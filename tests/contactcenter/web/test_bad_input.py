@@ -8,11 +8,13 @@ from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient
+from pydantic import ValidationError
 
 from contactcenter.actions import receive_inbound
 from contactcenter.actions.users import NewUser, add_user
 from contactcenter.core import Core
 from contactcenter.models import InboundMessage
+from contactcenter.web.supervision import WhatIf
 from tests.conftest import PASSWORD
 from tests.live import login
 
@@ -61,16 +63,17 @@ async def test_nul_in_a_nested_key_is_refused(
     assert message == "attributes: a key may not contain a NUL character (\\u0000)"
 
 
-@pytest.mark.parametrize("path", [
-    "/api/cases/%C2%B2",  # a superscript two: a digit to Unicode, not a number
-    "/api/cases/%D9%A3",  # an Arabic-Indic three
-    "/api/cases/1234567890123456789012",
+@pytest.mark.parametrize(("path", "status", "code"), [
+    # Digits to Unicode, not numbers: no row id looks like that, so no such resource.
+    ("/api/cases/%C2%B2", 404, "not_found"),  # a superscript two
+    ("/api/cases/%D9%A3", 404, "not_found"),  # an Arabic-Indic three
+    ("/api/cases/1234567890123456789012", 400, "bad_id"),  # digits, but past any row id
 ])
-async def test_ids_that_are_not_plain_numbers_are_bad_requests(
-    client: TestClient[Any, Any], agent: str, path: str
+async def test_ids_that_are_not_plain_numbers_are_refused_cleanly(
+    client: TestClient[Any, Any], agent: str, path: str, status: int, code: str
 ) -> None:
     await login(client, agent, PASSWORD)
-    await _refused(await client.get(path), 400, "bad_id")
+    await _refused(await client.get(path), status, code)
 
 
 async def test_query_numbers_must_be_plain_too(client: TestClient[Any, Any], agent: str) -> None:
@@ -140,3 +143,44 @@ async def test_an_opportunity_patch_with_nothing_to_change(
                               json=nothing)
     assert same.status == 200
     assert await same.json() == opportunity
+
+
+async def test_a_blank_title_is_refused_in_words(
+    client: TestClient[Any, Any], core: Core, workspace_id: int, agent: str
+) -> None:
+    headers = {"X-CSRF-Token": await login(client, agent, PASSWORD)}
+    resp = await client.post("/api/tasks", headers=headers, json={
+        "title": "   ", "due_at": "2026-12-01T10:00:00Z"})
+    assert await _refused(resp, 400, "invalid_body") == "title: may not be blank"
+
+
+def test_a_boolean_is_no_seed() -> None:
+    with pytest.raises(ValidationError):
+        WhatIf.model_validate_json('{"agents": 1, "arrivals_per_hour": 1, "aht_seconds": 60, '
+                                   '"seed": true}')
+
+
+async def test_a_method_a_path_does_not_take_is_405_with_allow(
+    client: TestClient[Any, Any], agent: str
+) -> None:
+    headers = {"X-CSRF-Token": await login(client, agent, PASSWORD)}
+    resp = await client.patch("/api/opportunities/board", headers=headers, json={})
+    assert resp.status == 405  # the board's path, not an opportunity called "board"
+    assert "GET" in resp.headers["Allow"]
+    assert (await resp.json())["error"] == "method_not_allowed"
+
+
+async def test_the_document_names_the_answers_every_route_can_give(
+    client: TestClient[Any, Any]
+) -> None:
+    spec = await (await client.get("/api/openapi.json")).json()
+    for path, operations in spec["paths"].items():
+        for method, op in operations.items():
+            answers = set(op["responses"])
+            assert "400" in answers, (method, path)
+            if path.startswith("/api/") and path not in ("/api/login", "/api/openapi.json"):
+                assert {"401", "403"} <= answers, (method, path)
+            if "requestBody" in op:
+                assert {"413", "415"} <= answers, (method, path)
+            if path.startswith("/channels/twilio/"):
+                assert "application/x-www-form-urlencoded" in op["requestBody"]["content"]

@@ -108,7 +108,7 @@ async def test_replies_are_refused_clearly(
                                 headers=headers)
     assert missing.status == 404
     bad = await client.post("/api/interactions/abc/messages", json={"body": "x"}, headers=headers)
-    assert (bad.status, (await bad.json())["error"]) == (400, "bad_id")
+    assert (bad.status, (await bad.json())["error"]) == (404, "not_found")  # no id looks so
     no_csrf = await client.post(url, json={"body": "x"})
     assert no_csrf.status == 403
     other = await receive_inbound(core, InboundMessage(
