@@ -191,7 +191,7 @@ async def test_the_routing_history_names_agents(
     missing = await client.get("/api/interactions/999999/routing")
     assert missing.status == 404
     assert (await missing.json())["error"] == "no_such_interaction"
-    assert (await client.get("/api/interactions/abc/routing")).status == 400
+    assert (await client.get("/api/interactions/abc/routing")).status == 404  # not an id
 
 
 async def test_transfer_to_another_queue_keeps_the_arrival(core: Core, workspace_id: int) -> None:
