@@ -252,7 +252,7 @@ async def merge(core: Core, workspace_id: int, user_id: int | None, survivor_id:
     moved, so the merge can be undone. No user: the customer proved the records are theirs
     (a chat visitor entered the code mailed to the address they claimed)."""
     if survivor_id == merged_id:
-        raise InputError("same_customer", "a customer cannot be merged into itself")
+        raise Conflict("same_customer", "a customer cannot be merged into itself")
     async with core.pool.acquire() as conn, conn.transaction():
         first, second = sorted((survivor_id, merged_id))  # lock in one order: no deadlock
         rows = {first: await _live(conn, workspace_id, first, lock=True),

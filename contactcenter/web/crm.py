@@ -14,14 +14,14 @@ from pydantic import BaseModel, Field
 from contactcenter import access, feeds
 from contactcenter.actions.users import Session
 from contactcenter.crm import cases, customers, sales, tasks, timeline
-from contactcenter.errors import InputError, NotFound
+from contactcenter.errors import Conflict, InputError, NotFound
 from contactcenter.events import publish
 from contactcenter.identity import IdentityKind
 from contactcenter.numbers import whole_number
 from contactcenter.web.auth import require_session, require_supervisor
 from contactcenter.web.errors import path_id, read_body
 from contactcenter.web.keys import CORE
-from contactcenter.web.openapi import ApiRoutes, Response
+from contactcenter.web.openapi import PAGE_SIZE, ROW_ID, ApiRoutes, Query, Response
 
 routes = ApiRoutes(tag="crm")
 
@@ -82,6 +82,11 @@ class NoteBody(BaseModel):
 
 @routes.route("GET", "/api/customers", summary="Search customers by name, phone or email "
               "(q), tag, company and attribute (attr.NAME=value); pages by id",
+              query={"q": Query({"type": "string", "maxLength": 200}, "name, phone or email"),
+                     "tag": Query({"type": "string"}),
+                     "company": Query({"type": "string"}),
+                     "after": Query(ROW_ID),
+                     "limit": Query(PAGE_SIZE)},
               responses={200: Response("customers and next_after", _OBJECT), **_AUTH})
 async def list_customers(request: web.Request) -> web.Response:
     session = await require_session(request)
@@ -214,6 +219,8 @@ async def post_customer_note(request: web.Request) -> web.Response:
 @routes.route("GET", "/api/customers/{customer_id}/timeline",
               summary="Every interaction, message, call, case, lead, opportunity and note, "
                       "newest first; pages by time (before)",
+              query={"before": Query({"type": "string", "format": "date-time"}, "ISO 8601 with a zone"),
+                     "limit": Query(PAGE_SIZE)},
               responses={200: Response("items and next_before", _OBJECT), **_AUTH,
                          404: Response("no such customer")})
 async def get_timeline(request: web.Request) -> web.Response:
@@ -268,7 +275,7 @@ async def post_case(request: web.Request) -> web.Response:
         if body.interaction_id is not None and await conn.fetchval(
                 "SELECT customer_id FROM interactions WHERE id = $1 AND workspace_id = $2",
                 body.interaction_id, session.workspace_id) != body.customer_id:
-            raise InputError("bad_interaction",
+            raise Conflict("bad_interaction",
                              f"interaction {body.interaction_id} is not this customer's")
         case_id, logged = await cases.open_case(
             conn, core.config, session.workspace_id, session.user_id, body.customer_id,
@@ -281,6 +288,13 @@ async def post_case(request: web.Request) -> web.Response:
 
 @routes.route("GET", "/api/cases", summary="Cases, filtered by status, customer, owner, "
               "priority or breached=true; pages by id",
+              query={"status": Query({"type": "string"}),
+                     "priority": Query({"type": "string"}),
+                     "customer_id": Query(ROW_ID),
+                     "owner_user_id": Query(ROW_ID),
+                     "breached": Query({"enum": ["true", "false"]}),
+                     "after": Query(ROW_ID),
+                     "limit": Query(PAGE_SIZE)},
               responses={200: Response("cases and next_after", _OBJECT), **_AUTH})
 async def list_cases(request: web.Request) -> web.Response:
     session = await require_session(request)
@@ -390,7 +404,7 @@ async def post_lead(request: web.Request) -> web.Response:
                 "SELECT channel FROM interactions WHERE id = $1 AND customer_id = $2",
                 body.interaction_id, body.customer_id)
             if channel is None:
-                raise InputError("bad_interaction",
+                raise Conflict("bad_interaction",
                                  f"interaction {body.interaction_id} is not this customer's")
         if not await conn.fetchval("SELECT true FROM customers WHERE id = $1 AND "
                                    "workspace_id = $2", body.customer_id, session.workspace_id):
@@ -404,6 +418,10 @@ async def post_lead(request: web.Request) -> web.Response:
 
 
 @routes.route("GET", "/api/leads", summary="Leads, filtered by status or customer; pages by id",
+              query={"status": Query({"type": "string"}),
+                     "customer_id": Query(ROW_ID),
+                     "after": Query(ROW_ID),
+                     "limit": Query(PAGE_SIZE)},
               responses={200: Response("leads and next_after", _OBJECT), **_AUTH})
 async def list_leads(request: web.Request) -> web.Response:
     session = await require_session(request)
@@ -487,6 +505,7 @@ async def get_board(request: web.Request) -> web.Response:
 
 @routes.route("GET", "/api/opportunities/forecast",
               summary="Weighted forecast per owner and period (period=month|quarter, owner)",
+              query={"period": Query({"enum": ["month", "quarter"]}), "owner": Query(ROW_ID)},
               responses={200: Response("rows", _OBJECT), 400: Response("bad period"), **_AUTH})
 async def get_forecast(request: web.Request) -> web.Response:
     session = await require_session(request)
@@ -527,6 +546,9 @@ async def post_task(request: web.Request) -> web.Response:
 
 @routes.route("GET", "/api/tasks", summary="Tasks (assignee=me by default; open=false for "
               "done ones too; overdue=true)",
+              query={"assignee": Query(ROW_ID, "a user id; mine when absent"),
+                     "open": Query({"enum": ["true", "false"]}),
+                     "overdue": Query({"enum": ["true", "false"]})},
               responses={200: Response("tasks, soonest due first", _OBJECT), **_AUTH})
 async def list_tasks(request: web.Request) -> web.Response:
     session = await require_session(request)

@@ -13,7 +13,7 @@ from contactcenter.numbers import whole_number
 from contactcenter.web.auth import require_supervisor
 from contactcenter.web.errors import path_id
 from contactcenter.web.keys import CORE
-from contactcenter.web.openapi import ApiRoutes, Response
+from contactcenter.web.openapi import ROW_ID, ApiRoutes, Query, Response
 
 routes = ApiRoutes(tag="supervision")
 PAGE = 50
@@ -37,6 +37,8 @@ class FlaggedPage(BaseModel):
     "GET", "/api/unreadable-payloads",
     summary="Payloads kept but not understood, newest first (?all=1 with the resolved ones; "
             "?before=ID for older)",
+    query={"before": Query(ROW_ID, "a payload id: those before it"),
+           "all": Query({"enum": ["0", "1"]}, "1: the resolved ones too")},
     responses={200: Response("a page of them", FlaggedPage), 401: Response("not logged in"),
                403: Response("not a supervisor or admin")},
 )

@@ -42,6 +42,19 @@ class Response:
 
 
 @dataclass(frozen=True)
+class Query:
+    """A query parameter a route reads, declared so clients (and fuzzers) know what it takes."""
+
+    schema: dict[str, Any]
+    description: str = ""
+    required: bool = False
+
+
+ROW_ID: dict[str, Any] = {"type": "integer", "minimum": 0, "maximum": 10**18 - 1}
+PAGE_SIZE: dict[str, Any] = {"type": "integer", "minimum": 1, "maximum": 200}
+
+
+@dataclass(frozen=True)
 class Operation:
     method: str
     path: str
@@ -52,6 +65,7 @@ class Operation:
     responses: dict[int, Response]
     file_upload: bool = False  # the body is multipart/form-data with one field `file`
     signed_form: bool = False  # the body is a provider's url-encoded form (Twilio's webhooks)
+    query: dict[str, Query] = field(default_factory=dict)
 
 
 @dataclass
@@ -66,10 +80,12 @@ class ApiRoutes:
     def route(
         self, method: str, path: str, *, summary: str, responses: dict[int, Response],
         body: type[BaseModel] | None = None, file_upload: bool = False,
+        query: dict[str, Query] | None = None,
     ) -> Callable[[Handler], Handler]:
         def register(handler: Handler) -> Handler:
             self.operations.append(Operation(method, path, summary, handler, self.tag, body,
-                                             responses, file_upload, self.signed_forms))
+                                             responses, file_upload, self.signed_forms,
+                                             query or {}))
             return handler
         return register
 
@@ -126,7 +142,11 @@ def openapi_document(groups: list[ApiRoutes], server_url: str) -> dict[str, Any]
     for group in groups:
         for op in group.operations:
             entry: dict[str, Any] = {"summary": op.summary, "tags": [op.tag], "responses": {}}
-            if parameters := _path_parameters(op.path):
+            parameters = _path_parameters(op.path) + [
+                {"name": name, "in": "query", "required": q.required, "schema": q.schema,
+                 **({"description": q.description} if q.description else {})}
+                for name, q in op.query.items()]
+            if parameters:
                 entry["parameters"] = parameters
             if op.body is not None:
                 entry["requestBody"] = {

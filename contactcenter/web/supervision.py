@@ -20,7 +20,7 @@ from contactcenter.stats import history
 from contactcenter.web.auth import require_supervisor
 from contactcenter.web.errors import path_id, read_body
 from contactcenter.web.keys import BOARD_HUB, CORE
-from contactcenter.web.openapi import ApiRoutes, Response
+from contactcenter.web.openapi import ApiRoutes, Query, Response
 from routing.simulate import run, single_queue_scenario
 
 routes = ApiRoutes(tag="supervision")
@@ -44,6 +44,11 @@ async def get_live(request: web.Request) -> web.Response:
     return web.json_response(await request.app[BOARD_HUB].read())
 
 
+# A day of the workspace's calendar, or a time with its zone.
+_WHEN: dict[str, Any] = {"anyOf": [{"type": "string", "format": "date"},
+                                   {"type": "string", "format": "date-time"}]}
+
+
 def _time(request: web.Request, name: str, timezone: str) -> datetime:
     """An ISO 8601 time with its zone, or a plain date: that day's midnight in the workspace's
     time zone (what a supervisor means by "from Monday")."""
@@ -64,6 +69,12 @@ def _time(request: web.Request, name: str, timezone: str) -> datetime:
               summary="Interval report: from, to (dates in the workspace's time zone, or ISO "
                       "times with a zone; to is exclusive), interval (15, 30, 60, day), by "
                       "(queue, channel, agent), format (json or csv)",
+              query={
+                  "from": Query(_WHEN, "the first day or time", required=True),
+                  "to": Query(_WHEN, "the day or time after the last", required=True),
+                  "interval": Query({"enum": ["15", "30", "60", "day"]}),
+                  "by": Query({"enum": ["queue", "channel", "agent"]}),
+                  "format": Query({"enum": ["json", "csv"]})},
               responses={200: Response("rows in time order", _OBJECT),
                          400: Response("a bad or missing parameter, or too long a period"),
                          **_AUTH})
@@ -158,7 +169,7 @@ async def put_agent_presence(request: web.Request) -> web.Response:
 
 
 class Whisper(BaseModel):
-    body: str = Field(max_length=conversation.MAX_REPLY_CHARS)
+    body: str = Field(max_length=conversation.MAX_REPLY_CHARS, pattern=r"\S")
 
 
 @routes.route("POST", "/api/interactions/{interaction_id}/whisper", body=Whisper,

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from aiohttp import web
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from contactcenter import access
 from contactcenter.actions import calls, work
@@ -88,6 +88,12 @@ for _path, _kind, _summary in _WORK:
 
 
 class TransferRequest(BaseModel):
+    # Exactly one of the two, said in the schema too.
+    model_config = ConfigDict(json_schema_extra={"oneOf": [
+        {"required": ["queue"], "properties": {"queue": {"type": "string"},
+                                                "agent": {"type": "null"}}},
+        {"required": ["agent"], "properties": {"agent": {"type": "integer"},
+                                                "queue": {"type": "null"}}}]})
     queue: str | None = Field(default=None, max_length=64, description="to this queue, or")
     agent: int | None = Field(default=None, description="to this agent (user id)")
     priority_bump: int = Field(default=0, description="added to the priority; arrival is kept")

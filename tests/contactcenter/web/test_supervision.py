@@ -225,7 +225,7 @@ async def test_a_supervisor_sets_an_agents_presence_and_whispers_to_them(
     assert (nobody.status, (await nobody.json())["error"]) == (409, "no_agent")
     empty = await client.post(f"/api/interactions/{iid}/whisper", headers=headers,
                               json={"body": "  "})
-    assert (empty.status, (await empty.json())["error"]) == (400, "empty_message")
+    assert (empty.status, (await empty.json())["error"]) == (400, "invalid_body")
 
     agent_csrf = await login(client, agent, PASSWORD)
     refused = await client.put(f"/api/agents/{ana}/presence", json={"presence": "available"},
