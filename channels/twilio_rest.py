@@ -7,8 +7,6 @@ nothing is done twice and a node that dies leaves its unclaimed work to the othe
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from collections.abc import AsyncIterator, Callable
 
 from aiohttp import web
@@ -16,7 +14,7 @@ from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.rest import Client
 
 from contactcenter.core import Core
-from contactcenter.polling import ClaimingWorker
+from contactcenter.polling import ClaimingWorker, running
 from contactcenter.settings import FileConfig, Settings
 from contactcenter.web.keys import CORE, SETTINGS, WORKSPACE_ID
 
@@ -58,10 +56,7 @@ def worker_context(
         client = twilio_client(settings)
         public = settings.env.public_url
         worker = make(core, app[WORKSPACE_ID], client, f"{public}{status_path}" if public else None)
-        task = asyncio.create_task(worker.run(), name=type(worker).__name__)
-        yield
-        worker.stop()
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(task, timeout=5)
+        async with running(worker):
+            yield
         await client.http_client.close()
     return lifecycle

@@ -10,7 +10,6 @@ so a receiver checks both who sent it and that it is fresh (a replay carries an 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import fnmatch
 import hashlib
 import hmac
@@ -26,7 +25,7 @@ from aiohttp import web
 from contactcenter.core import Core
 from contactcenter.instruments import OUTGOING_WEBHOOK_LATENCY
 from contactcenter.numbers import whole_number
-from contactcenter.polling import PollingWorker
+from contactcenter.polling import PollingWorker, running
 from contactcenter.settings import WebhookConfig
 from contactcenter.web.keys import CORE, SETTINGS, WORKSPACE_ID
 
@@ -177,8 +176,5 @@ async def dispatcher_context(app: web.Application) -> AsyncIterator[None]:
         return
     dispatcher = WebhookDispatcher(core, app[WORKSPACE_ID], core.config.webhooks,
                                    app[SETTINGS].env.webhook_secrets)
-    task = asyncio.create_task(dispatcher.run(), name="WebhookDispatcher")
-    yield
-    dispatcher.stop()
-    with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(task, timeout=5)
+    async with running(dispatcher):
+        yield

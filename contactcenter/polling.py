@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import AsyncIterator
 from typing import Any
 
 log = logging.getLogger(__name__)
@@ -61,3 +62,16 @@ class ClaimingWorker(PollingWorker):
         for item in items:
             await self.handle(item)
         return bool(items)
+
+
+@contextlib.asynccontextmanager
+async def running(worker: PollingWorker) -> AsyncIterator[None]:
+    """The worker runs in the background for the block (a node's lifetime); then it is asked to
+    stop and given 5 s to finish what it holds."""
+    task = asyncio.create_task(worker.run(), name=type(worker).__name__)
+    try:
+        yield
+    finally:
+        worker.stop()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(task, timeout=5)

@@ -8,8 +8,6 @@ reply with the server's answer, which the agent sees in the console.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from collections.abc import AsyncIterator
 from email.message import EmailMessage
@@ -21,7 +19,7 @@ from aiohttp import web
 from channels.email.compose import Reply, ReplyFile, compose
 from contactcenter.actions import email, outbox, uploads
 from contactcenter.core import Core
-from contactcenter.polling import ClaimingWorker
+from contactcenter.polling import ClaimingWorker, running
 from contactcenter.settings import MailServer
 from contactcenter.web.keys import CORE, SETTINGS, WORKSPACE_ID
 
@@ -101,8 +99,5 @@ async def sender_context(app: web.Application) -> AsyncIterator[None]:
         return
     sender = EmailSender(core, app[WORKSPACE_ID], env.smtp, env.email_address,
                          core.config.workspace.name)
-    task = asyncio.create_task(sender.run(), name="EmailSender")
-    yield
-    sender.stop()
-    with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(task, timeout=5)
+    async with running(sender):
+        yield

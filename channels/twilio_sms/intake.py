@@ -9,7 +9,6 @@ webhook arrived, however long it waited here.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import AsyncIterator
 
 from aiohttp import web
@@ -18,7 +17,7 @@ from channels.twilio_sms import parse
 from contactcenter.actions import inbox, outbox, receive_inbound
 from contactcenter.core import Core
 from contactcenter.models import InboundMessage, InboundResult
-from contactcenter.polling import PollingWorker
+from contactcenter.polling import PollingWorker, running
 from contactcenter.settings import SmsConfig
 from contactcenter.web.keys import CORE, WORKSPACE_ID
 from routing.config import closed_behaviour
@@ -96,8 +95,5 @@ async def intake_context(app: web.Application) -> AsyncIterator[None]:
         return
     worker = SmsIntake(core, app[WORKSPACE_ID])
     app[SMS_INTAKE] = worker
-    task = asyncio.create_task(worker.run(), name="SmsIntake")
-    yield
-    worker.stop()
-    with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(task, timeout=5)
+    async with running(worker):
+        yield

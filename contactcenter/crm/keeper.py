@@ -7,8 +7,6 @@ never record the same breach or boost the same interaction twice."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from typing import Any
@@ -22,7 +20,7 @@ from contactcenter.crm.cases import sla_calendar, targets
 from contactcenter.crm.sla import ResolutionClock, add_business_seconds
 from contactcenter.events import Event, LoggedEvent
 from contactcenter.feeds import Notice, supervisors_feed
-from contactcenter.polling import PollingWorker
+from contactcenter.polling import PollingWorker, running
 from contactcenter.web.keys import CORE, WORKSPACE_ID
 
 BATCH = 200
@@ -163,8 +161,5 @@ class WorkflowKeeper(PollingWorker):
 
 async def keeper_context(app: web.Application) -> AsyncIterator[None]:
     keeper = WorkflowKeeper(app[CORE], app[WORKSPACE_ID])
-    task = asyncio.create_task(keeper.run(), name="WorkflowKeeper")
-    yield
-    keeper.stop()
-    with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(task, timeout=5)
+    async with running(keeper):
+        yield

@@ -16,7 +16,6 @@ commit) and also spooled is applied twice, harmlessly.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -27,7 +26,7 @@ import asyncpg
 from aiohttp import web
 
 from contactcenter.actions.intake import keep_unreadable
-from contactcenter.polling import PollingWorker
+from contactcenter.polling import PollingWorker, running
 from contactcenter.spool import Spool
 from contactcenter.web.keys import CORE, SETTINGS, WORKSPACE_ID
 
@@ -138,9 +137,6 @@ def spool_context(
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         spool = WebhookSpool(app, appliers)
         app[WEBHOOK_SPOOL] = spool
-        task = asyncio.create_task(spool.run(), name="WebhookSpool")
-        yield
-        spool.stop()
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(task, timeout=5)
+        async with running(spool):
+            yield
     return lifecycle
