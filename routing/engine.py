@@ -476,10 +476,13 @@ class Engine:
         if it is not None and it.state == "reserved" and it.version == version:
             self._release_reservation(it, now, out)
 
-    def _release_reservation(self, it: Interaction, now: float, out: list[Decision]) -> None:
+    def _drop_reservation(self, it: Interaction) -> None:
         if it.reserved_for is not None:
             self.agents[it.reserved_for].reserved.pop(it.id, None)
         it.reserved_for = None
+
+    def _release_reservation(self, it: Interaction, now: float, out: list[Decision]) -> None:
+        self._drop_reservation(it)
         if it.state == "reserved":
             self._enqueue(it, now, out)
 
@@ -517,8 +520,7 @@ class Engine:
             # console that gets nothing for as long as misses would take is unreachable.
             agent.undelivered_in_a_row += 1
             self._end_offer(it, "rescinded", "the offer never reached the agent's console", now,
-                            out)
-            it.declined[agent.id] = now
+                            out, passed=True)
             if (agent.undelivered_in_a_row >= self.config.missed_offers_before_away
                     and agent.presence == "available"):
                 self._set_presence(agent, "away", "console unreachable", now, out, announce=True)
@@ -530,12 +532,14 @@ class Engine:
             self._set_presence(agent, "away", "missed offers", now, out, announce=True)
 
     def _end_offer(self, it: Interaction, outcome: Literal["rejected", "timed_out", "rescinded"],
-                   reason: str, now: float, out: list[Decision]) -> None:
+                   reason: str, now: float, out: list[Decision], *, passed: bool = False) -> None:
+        """`passed`: the agent is passed over for a while as after a decline, though the offer
+        was rescinded (it never reached them)."""
         assert it.agent is not None
         agent = self.agents[it.agent]
         self._release(agent, it, now)
         out.append(OfferEnded(it.id, agent.id, outcome, reason))
-        if outcome != "rescinded":
+        if outcome != "rescinded" or passed:
             it.declined[agent.id] = now
         if it.reserved_for is not None:
             self.agents[it.reserved_for].reserved.pop(it.id, None)
@@ -651,6 +655,9 @@ class Engine:
                         "escalate", it.id, epoch)
         if step.action == "overflow":
             if it.state in ("waiting", "reserved"):
+                # Like the maximum wait: the customer has waited long enough for that agent (the
+                # reservation left behind made the agent offer work that had ended).
+                self._drop_reservation(it)
                 self._move_queue(it, step.queue, f"waited {step.after_seconds:g} s", now, out)
             return
         if step.action == "lower_level" and step.skill in it.reqs:
@@ -672,9 +679,7 @@ class Engine:
             self._over_max_wait(it, self.config.queues[it.queue], now, out)
 
     def _over_max_wait(self, it: Interaction, queue: QueueSpec, now: float, out: list[Decision]) -> None:
-        if it.reserved_for is not None:
-            self.agents[it.reserved_for].reserved.pop(it.id, None)
-            it.reserved_for = None
+        self._drop_reservation(it)
         if queue.overflow_queue is not None:
             self._move_queue(it, queue.overflow_queue, "waited over the maximum", now, out)
             return

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 import routing
@@ -246,6 +246,11 @@ def drain(world: World) -> None:
 
 @settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(operations)
+# Found here: work transferred to a busy agent overflowed to another queue and ended there,
+# while the agent's reservation of it stayed behind (KeyError when they became free).
+@example([("login", "a0", {}), ("arrive", "sales", "voice", 0, None),
+          ("arrive", "sales", "voice", 0, None), ("transfer", 1, "a0"), ("accept", 0),
+          ("transfer", 0, "a0"), ("tick", 35.0)])
 def test_random_event_sequences_keep_every_promise(ops: list[tuple[Any, ...]]) -> None:
     world = World()
     for op in ops:
