@@ -261,7 +261,7 @@ class CaseChanges(BaseModel):
 
 @routes.route("POST", "/api/cases", body=NewCase, summary="Open a case (SLA clocks start)",
               responses={201: Response("the case", _OBJECT), 400: Response("a bad value"),
-                         **_AUTH})
+                         **_AUTH, 409: Response("the interaction named is another customer's")})
 async def post_case(request: web.Request) -> web.Response:
     session = await require_session(request)
     body = await read_body(request, NewCase)
@@ -392,7 +392,7 @@ class OpportunityChanges(BaseModel):
 
 @routes.route("POST", "/api/leads", body=NewLead, summary="Create a lead",
               responses={201: Response("created", _OBJECT), 400: Response("a bad value"),
-                         **_AUTH})
+                         **_AUTH, 409: Response("the interaction named is another customer's")})
 async def post_lead(request: web.Request) -> web.Response:
     session = await require_session(request)
     body = await read_body(request, NewLead)
