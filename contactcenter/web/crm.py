@@ -42,6 +42,30 @@ def _query_int(request: web.Request, name: str, default: int) -> int:
     return number
 
 
+def _page_size(request: web.Request) -> int:
+    """`limit`: as documented (1-200), refused otherwise rather than quietly changed."""
+    limit = _query_int(request, "limit", 50)
+    if not 1 <= limit <= PAGE_SIZE["maximum"]:
+        raise InputError("bad_query", f"limit must be 1 to {PAGE_SIZE['maximum']}")
+    return limit
+
+
+def _query_text(request: web.Request, name: str, max_chars: int) -> str:
+    text = request.query.get(name, "")
+    if len(text) > max_chars:
+        raise InputError("bad_query", f"{name} has at most {max_chars} characters")
+    return text
+
+
+def _query_flag(request: web.Request, name: str, default: bool) -> bool:
+    text = request.query.get(name)
+    if text is None or text == "":
+        return default
+    if text not in ("true", "false"):
+        raise InputError("bad_query", f"{name} must be true or false")
+    return text == "true"
+
+
 def _query_time(request: web.Request, name: str) -> datetime | None:
     text = request.query.get(name, "")
     if not text:
@@ -94,10 +118,10 @@ async def list_customers(request: web.Request) -> web.Response:
                   if k.startswith("attr.")}
     async with request.app[CORE].pool.acquire() as conn:
         found = await customers.search(
-            conn, session.workspace_id, text=request.query.get("q", "")[:200],
+            conn, session.workspace_id, text=_query_text(request, "q", 200),
             tag=request.query.get("tag"), company=request.query.get("company"),
             attributes=attributes, after=_query_int(request, "after", 0),
-            limit=_query_int(request, "limit", 50))
+            limit=_page_size(request))
     return web.json_response(found)
 
 
@@ -231,7 +255,7 @@ async def get_timeline(request: web.Request) -> web.Response:
                                    "workspace_id = $2", cid, session.workspace_id):
             raise NotFound("no_such_customer", f"no customer {cid}")
         found = await timeline.timeline(conn, cid, before=_query_time(request, "before"),
-                                        limit=_query_int(request, "limit", 50))
+                                        limit=_page_size(request))
     return web.json_response(found)
 
 
@@ -309,9 +333,9 @@ async def list_cases(request: web.Request) -> web.Response:
         if request.query.get(key):
             args.append(_query_int(request, key, 0))
             where.append(f"c.{key} = ${len(args)}")
-    if request.query.get("breached") == "true":
+    if _query_flag(request, "breached", False):
         where.append("EXISTS (SELECT 1 FROM sla_breaches b WHERE b.case_id = c.id)")
-    limit = max(1, min(_query_int(request, "limit", 50), 200))
+    limit = _page_size(request)
     async with core.pool.acquire() as conn:
         rows = await conn.fetch(f"{cases.CASES} WHERE {' AND '.join(where)} ORDER BY c.id "
                                 f"LIMIT {limit + 1}", *args)
@@ -433,7 +457,7 @@ async def list_leads(request: web.Request) -> web.Response:
     if request.query.get("customer_id"):
         args.append(_query_int(request, "customer_id", 0))
         where.append(f"customer_id = ${len(args)}")
-    limit = max(1, min(_query_int(request, "limit", 50), 200))
+    limit = _page_size(request)
     rows = await request.app[CORE].pool.fetch(
         f"SELECT * FROM leads WHERE {' AND '.join(where)} ORDER BY id LIMIT {limit + 1}", *args)
     page = [{"id": r["id"], "customer_id": r["customer_id"], "title": r["title"],
@@ -554,9 +578,9 @@ async def list_tasks(request: web.Request) -> web.Response:
     session = await require_session(request)
     assignee = _query_int(request, "assignee", 0) or session.user_id
     where = ["workspace_id = $1", "assignee_user_id = $2"]
-    if request.query.get("open", "true") != "false":
+    if _query_flag(request, "open", True):
         where.append("done_at IS NULL")
-    if request.query.get("overdue") == "true":
+    if _query_flag(request, "overdue", False):
         where.append("done_at IS NULL AND due_at < now()")
     async with request.app[CORE].pool.acquire() as conn:
         rows = await conn.fetch(f"SELECT * FROM tasks WHERE {' AND '.join(where)} "

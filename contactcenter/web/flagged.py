@@ -33,6 +33,13 @@ class FlaggedPage(BaseModel):
     next_before: int | None  # pass as ?before= for the next (older) page
 
 
+def _all(request: web.Request) -> bool:
+    value = request.query.get("all", "0")
+    if value not in ("0", "1"):
+        raise InputError("bad_all", "all must be 0 or 1")
+    return value == "1"
+
+
 @routes.route(
     "GET", "/api/unreadable-payloads",
     summary="Payloads kept but not understood, newest first (?all=1 with the resolved ones; "
@@ -52,7 +59,7 @@ async def list_flagged(request: web.Request) -> web.Response:
         """SELECT id, source, problem, received_at, resolved_at, payload FROM unreadable_payloads
            WHERE workspace_id = $1 AND ($2 OR resolved_at IS NULL) AND ($3::bigint IS NULL OR id < $3)
            ORDER BY id DESC LIMIT $4""",
-        workspace_id, request.query.get("all") == "1", before,
+        workspace_id, _all(request), before,
         PAGE + 1)
     page = [FlaggedPayload(id=r["id"], source=r["source"], problem=r["problem"],
                            received_at=r["received_at"].isoformat(),
