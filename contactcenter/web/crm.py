@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Any, Literal
 
 from aiohttp import web
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictBool
 
 from contactcenter import access, feeds
 from contactcenter.actions.users import Session
@@ -87,7 +87,7 @@ class CustomerChanges(BaseModel):
         default=None, description="custom attributes (null removes one)")
     tags: list[str] | None = Field(default=None, max_length=50)
     company: str | None = Field(default=None, max_length=200, description='"" removes it')
-    consent: dict[Literal["sms", "email", "voice", "chat"], bool] | None = Field(
+    consent: dict[Literal["sms", "email", "voice", "chat"], StrictBool] | None = Field(
         default=None, description="per channel: true = opted out")
 
 
@@ -230,7 +230,8 @@ async def get_audit(request: web.Request) -> web.Response:
 @routes.route("POST", "/api/customers/{customer_id}/notes", body=NoteBody,
               summary="A note on the customer's record",
               responses={201: Response("added", _OBJECT), 400: Response("empty"), **_AUTH,
-                         404: Response("no such customer")})
+                         404: Response("no such customer"),
+                         409: Response("merged into another record")})
 async def post_customer_note(request: web.Request) -> web.Response:
     session = await require_session(request)
     body = await read_body(request, NoteBody)
@@ -400,7 +401,7 @@ class Conversion(BaseModel):
     name: str = Field(default="", max_length=200)
     amount: Decimal = Field(ge=0, lt=Decimal("1e12"))
     currency: str | None = Field(default=None, pattern=r"^[A-Z]{3}$")
-    expected_close: date | None = None
+    expected_close: date | None = Field(default=None, strict=True)  # text, not a timestamp
     stage: str | None = None
     owner_user_id: int | None = None
 
@@ -409,7 +410,7 @@ class OpportunityChanges(BaseModel):
     stage: str | None = None
     amount: Decimal | None = Field(default=None, ge=0, lt=Decimal("1e12"))
     probability: int | None = Field(default=None, ge=0, le=100)
-    expected_close: date | None = None
+    expected_close: date | None = Field(default=None, strict=True)  # text, not a timestamp
     name: str | None = Field(default=None, max_length=200)
     owner_user_id: int | None = None
 
@@ -545,7 +546,7 @@ async def get_forecast(request: web.Request) -> web.Response:
 class NewTask(BaseModel):
     title: str = Field(max_length=300, pattern=NOT_BLANK)
     assignee_user_id: int | None = Field(default=None, description="default: me")
-    due_at: datetime
+    due_at: datetime = Field(strict=True)  # ISO 8601 text, not a number of seconds
     customer_id: int | None = None
     case_id: int | None = None
     lead_id: int | None = None

@@ -14,6 +14,7 @@ from contactcenter.actions import receive_inbound
 from contactcenter.actions.users import NewUser, add_user
 from contactcenter.core import Core
 from contactcenter.models import InboundMessage
+from contactcenter.web.crm import CustomerChanges, NewTask
 from contactcenter.web.supervision import WhatIf
 from tests.conftest import PASSWORD
 from tests.live import login
@@ -184,3 +185,12 @@ async def test_the_document_names_the_answers_every_route_can_give(
                 assert {"413", "415"} <= answers, (method, path)
             if path.startswith("/channels/twilio/"):
                 assert "application/x-www-form-urlencoded" in op["requestBody"]["content"]
+
+
+def test_times_are_text_and_consent_a_boolean() -> None:
+    """Lax parsing took a number for a time (seconds since 1970) and "true" for a boolean."""
+    with pytest.raises(ValidationError):
+        NewTask.model_validate_json('{"title": "Call", "due_at": 1700000000}')
+    with pytest.raises(ValidationError):
+        CustomerChanges.model_validate_json('{"consent": {"sms": "true"}}')
+    assert NewTask.model_validate_json('{"title": "Call", "due_at": "2026-12-01T10:00:00Z"}')
