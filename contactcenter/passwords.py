@@ -10,13 +10,16 @@ queueing without bound.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from contactcenter.errors import Busy
 
+T = TypeVar("T")
 _hasher = PasswordHasher()
 _pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="argon2")
 MAX_WAITING = 32
@@ -34,21 +37,21 @@ def _verify(password_hash: str | None, password: str) -> bool:
         return False
 
 
-async def _off_the_loop(work: object, *args: str | None) -> object:
+async def _off_the_loop(work: Callable[..., T], *args: str | None) -> T:
     global _waiting
     if _waiting >= MAX_WAITING:
         raise Busy("login_busy", "too many logins at once: try again in a second")
     _waiting += 1
     try:
-        return await asyncio.get_running_loop().run_in_executor(_pool, work, *args)  # type: ignore[arg-type]
+        return await asyncio.get_running_loop().run_in_executor(_pool, work, *args)
     finally:
         _waiting -= 1
 
 
 async def hash_password(password: str) -> str:
-    return str(await _off_the_loop(_hasher.hash, password))
+    return await _off_the_loop(_hasher.hash, password)
 
 
 async def verify_password(password_hash: str | None, password: str) -> bool:
     """Whether the password matches, computed off the event loop."""
-    return bool(await _off_the_loop(_verify, password_hash, password))
+    return await _off_the_loop(_verify, password_hash, password)

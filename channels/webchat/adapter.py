@@ -233,8 +233,11 @@ class ChatSession:
         assert env.email_address is not None
         mime = code_mail(env.email_address, self.core.config.workspace.name,
                          self.visitor.claimed_email, code, int(chat.CODE_LIFETIME.seconds // 60))
+        # Not one of the socket's tasks: the code must still go out if the visitor closes the
+        # tab at once (they can come back and enter it).
         task = asyncio.create_task(_mail_quietly(env.smtp, mime, self.visitor.id))
-        self.tasks.append(task)
+        _mailing.add(task)
+        task.add_done_callback(_mailing.discard)
         return self.visitor.claimed_email
 
     async def _verify(self, frame: protocol.VerifyEmail) -> None:
@@ -328,6 +331,9 @@ class ChatSession:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.queue_changed.wait(), QUEUE_UPDATE_SECONDS)
             self.queue_changed.clear()
+
+
+_mailing: set[asyncio.Task[None]] = set()
 
 
 async def _mail_quietly(server: MailServer, mime: EmailMessage, visitor_id: int) -> None:
