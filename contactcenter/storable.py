@@ -14,6 +14,7 @@ from typing import TypeVar, cast
 from pydantic import BaseModel
 
 _BIGINT = 2**63
+NUL_REFUSED = "text may not contain a NUL character (\\u0000)"
 J = TypeVar("J")
 
 
@@ -34,7 +35,7 @@ def unstorable(value: object, where: str = "") -> str | None:
     jsonb columns hold one), a whole number beyond bigint, a float that is not finite."""
     name = where or "value"
     if isinstance(value, str):
-        return f"{name}: text may not contain a NUL character (\\u0000)" if "\0" in value else None
+        return f"{name}: {NUL_REFUSED}" if "\0" in value else None
     if isinstance(value, bool):
         return None
     if isinstance(value, int):

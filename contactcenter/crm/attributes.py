@@ -9,6 +9,7 @@ from contactcenter.errors import InputError
 from contactcenter.settings import AttributeConfig
 
 MAX_TEXT = 500
+MAX_NUMBER = 2**53  # what a browser holds exactly
 
 
 def checked_attributes(definitions: list[AttributeConfig],
@@ -31,6 +32,8 @@ def _checked(definition: AttributeConfig, value: Any) -> Any:
     if definition.type == "number":
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise InputError("bad_attribute", f"{name} must be a number")
+        if abs(value) > MAX_NUMBER:
+            raise InputError("bad_attribute", f"{name} is at most {MAX_NUMBER:,} either way")
         return value
     if not isinstance(value, str):
         raise InputError("bad_attribute", f"{name} must be a string")
@@ -45,3 +48,20 @@ def _checked(definition: AttributeConfig, value: Any) -> Any:
     if len(value) > MAX_TEXT:
         raise InputError("bad_attribute", f"{name} has at most {MAX_TEXT} characters")
     return value
+
+
+def json_schema(definitions: list[AttributeConfig]) -> dict[str, Any]:
+    """What `checked_attributes` takes, as JSON Schema: for the API's document."""
+    def value(definition: AttributeConfig) -> dict[str, Any]:
+        if definition.type == "number":
+            return {"type": "number", "minimum": -MAX_NUMBER, "maximum": MAX_NUMBER}
+        if definition.type == "date":
+            return {"type": "string", "format": "date"}
+        if definition.type == "choice":
+            return {"enum": definition.choices}
+        return {"type": "string", "maxLength": MAX_TEXT}
+    return {"type": "object", "additionalProperties": False,
+            "description": "the workspace's custom attributes; null removes one",
+            "properties": {d.name: {"anyOf": [value(d), {"type": "null"}],
+                                    **({"description": d.label} if d.label else {})}
+                           for d in definitions}}

@@ -41,6 +41,7 @@ from contactcenter.web import (
     work,
 )
 from contactcenter.web.board_hub import BoardHub
+from contactcenter.web.bodies import vocabulary
 from contactcenter.web.errors import json_errors
 from contactcenter.web.feed_hub import FeedHub
 from contactcenter.web.keys import (
@@ -72,7 +73,8 @@ docs = ApiRoutes(tag="operations")
 async def openapi(request: web.Request) -> web.Response:
     settings = request.app[SETTINGS]
     server = settings.env.public_url or f"{request.scheme}://{request.host}"
-    return web.json_response(openapi_document(request.app[API_ROUTES], server))
+    return web.json_response(openapi_document(request.app[API_ROUTES], server,
+                                              vocabulary(settings.file)))
 
 
 def _core_context(
@@ -170,7 +172,7 @@ def create_app(settings: Settings, database_url: str, redis_url: str) -> web.App
               supervision.routes, flagged.routes, sms_adapter.routes, voice_adapter.routes, docs]
     app[API_ROUTES] = groups
     for group in groups:
-        group.add_to(app)
+        group.add_to(app, auth.require_session)
     home.add_routes(app)
     console_page.add_routes(app)
     supervisor_page.add_routes(app)

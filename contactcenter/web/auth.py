@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field
 from contactcenter.actions import end_session, start_session
 from contactcenter.actions.users import SESSION_LIFETIME, Session, find_session
 from contactcenter.errors import Forbidden, Unauthorized
+from contactcenter.web.bodies import RequestBody
 from contactcenter.web.errors import read_body
 from contactcenter.web.keys import CORE, SETTINGS, WORKSPACE_ID
 from contactcenter.web.openapi import ApiRoutes, Response
@@ -21,7 +22,7 @@ CSRF_HEADER = "X-CSRF-Token"
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
-class LoginRequest(BaseModel):
+class LoginRequest(RequestBody):
     # This server serves one workspace; naming it is optional, and naming another one fails.
     workspace: str | None = Field(default=None, max_length=64)
     email: str = Field(max_length=320)

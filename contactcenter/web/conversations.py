@@ -4,17 +4,25 @@ endpoints are how it reads state and how it acts."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import quote
 
 from aiohttp import BodyPartReader, web
 from aiohttp.http_exceptions import HttpProcessingError
-from pydantic import BaseModel, Field
+from pydantic import BeforeValidator, ConfigDict, Field, StrictBool
 
 from contactcenter import access, views
 from contactcenter.actions import conversation, uploads
 from contactcenter.errors import InputError, NotFound, UnsupportedMediaType
 from contactcenter.web.auth import require_session
+from contactcenter.web.bodies import (
+    MAX_ROW_ID,
+    NOT_BLANK,
+    DispositionName,
+    RequestBody,
+    RowRef,
+    json_integer,
+)
 from contactcenter.web.errors import path_id, read_body
 from contactcenter.web.keys import CORE
 from contactcenter.web.openapi import ApiRoutes, Response
@@ -24,26 +32,31 @@ routes = ApiRoutes(tag="conversations")
 _OBJECT: dict[str, Any] = {"type": "object"}
 
 
-class NewMessage(BaseModel):
+class NewMessage(RequestBody):
+    # Words, files, or both: never nothing.
+    model_config = ConfigDict(json_schema_extra={"anyOf": [
+        {"required": ["body"], "properties": {"body": {"pattern": NOT_BLANK}}},
+        {"required": ["attachments"], "properties": {"attachments": {"minItems": 1}}}]})
     body: str = Field(default="", max_length=conversation.MAX_REPLY_CHARS,
                       description="may be empty when files are attached")
-    internal: bool = Field(default=False, description="an internal note, never sent to the customer")
-    client_id: str | None = Field(default=None, max_length=64,
+    internal: StrictBool = Field(default=False, description="an internal note, never sent to the customer")
+    client_id: str | None = Field(default=None, min_length=1, max_length=64,
                                   description="your id for it: sending again with it sends nothing")
-    attachments: list[int] = Field(
+    attachments: list[RowRef] = Field(
         default_factory=list, max_length=uploads.MAX_FILES_PER_REPLY,
         description="ids of files uploaded to /api/interactions/{id}/attachments for this reply "
                     "(email replies and internal notes)")
 
 
-class ReadUpTo(BaseModel):
-    up_to: int = Field(ge=0, description="the id of the last message read")
+class ReadUpTo(RequestBody):
+    up_to: Annotated[int, Field(ge=0, le=MAX_ROW_ID), BeforeValidator(json_integer)] = Field(
+        description="the id of the last message read")
 
 
-class Wrapup(BaseModel):
-    disposition: str = Field(max_length=64)
+class Wrapup(RequestBody):
+    disposition: DispositionName
     notes: str = Field(default="", max_length=conversation.MAX_NOTES_CHARS)
-    case_id: int | None = Field(default=None, ge=1, description=(
+    case_id: RowRef | None = Field(default=None, description=(
         "for a disposition that updates a case: which one (default: the customer's most "
         "recently active case)"))
 
@@ -84,7 +97,8 @@ async def get_interaction(request: web.Request) -> web.Response:
     responses={201: Response("stored (and, on chat, delivered)", _OBJECT),
                400: Response("empty or too long"), 401: Response("not logged in"),
                403: Response("missing CSRF token"), 404: Response("no such interaction"),
-               409: Response("not assigned to you, or the conversation has ended")},
+               409: Response("not assigned to you, the conversation has ended, or a file "
+                             "named is not waiting to be sent on it")},
 )
 async def post_message(request: web.Request) -> web.Response:
     session = await require_session(request)
@@ -130,10 +144,11 @@ async def post_typing(request: web.Request) -> web.Response:
     summary="Record the disposition and notes, and end wrap-up", body=Wrapup,
     responses={202: Response("recorded (with the case_id or lead_id the disposition linked); "
                              "the router ends wrap-up", _OBJECT),
-               400: Response("a disposition this queue does not offer"),
                401: Response("not logged in"), 403: Response("missing CSRF token"),
                404: Response("no such interaction"),
-               409: Response("you are not wrapping this interaction up")},
+               409: Response("you are not wrapping this interaction up, its queue does not "
+                             "offer that disposition, or a case was named for a disposition "
+                             "that takes none")},
 )
 async def post_wrapup(request: web.Request) -> web.Response:
     session = await require_session(request)

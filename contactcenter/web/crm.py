@@ -5,11 +5,10 @@ page by id (`after`) or time (`before`) and say where the next page starts."""
 from __future__ import annotations
 
 from datetime import date, datetime
-from decimal import Decimal
 from typing import Any, Literal
 
 from aiohttp import web
-from pydantic import BaseModel, Field, StrictBool
+from pydantic import AwareDatetime, ConfigDict, Field, StrictBool
 
 from contactcenter import access, feeds
 from contactcenter.actions.users import Session
@@ -19,6 +18,18 @@ from contactcenter.events import publish
 from contactcenter.identity import IdentityKind
 from contactcenter.numbers import whole_number
 from contactcenter.web.auth import require_session, require_supervisor
+from contactcenter.web.bodies import (
+    EMAIL_PATTERN,
+    NOT_BLANK,
+    CustomerAttributes,
+    Money,
+    Percent,
+    QueueName,
+    RequestBody,
+    RowRef,
+    StageName,
+    named,
+)
 from contactcenter.web.errors import path_id, read_body
 from contactcenter.web.keys import CORE
 from contactcenter.web.openapi import PAGE_SIZE, ROW_ID, ApiRoutes, Query, Response
@@ -26,8 +37,9 @@ from contactcenter.web.openapi import PAGE_SIZE, ROW_ID, ApiRoutes, Query, Respo
 routes = ApiRoutes(tag="crm")
 
 _OBJECT: dict[str, Any] = {"type": "object"}
-# Declared in the schema (not only refused by the action), so clients know before they send.
-NOT_BLANK = r"\S"
+# A well-formed id in the body that names nothing here (another workspace's included): the
+# request fits the document, the data does not, so 409 rather than 400.
+_NAMED_ROW_MISSING = "a customer, user or record named in the body that is not in this workspace"
 _AUTH = {401: Response("not logged in"),
          403: Response("missing CSRF token, or not allowed (docs/access.md)")}
 
@@ -81,9 +93,9 @@ def _query_time(request: web.Request, name: str) -> datetime | None:
 
 # ---- customers -------------------------------------------------------------------------------
 
-class CustomerChanges(BaseModel):
-    name: str | None = Field(default=None, max_length=200)
-    attributes: dict[str, Any] | None = Field(
+class CustomerChanges(RequestBody):
+    name: str | None = Field(default=None, max_length=200, pattern=NOT_BLANK)
+    attributes: CustomerAttributes | None = Field(
         default=None, description="custom attributes (null removes one)")
     tags: list[str] | None = Field(default=None, max_length=50)
     company: str | None = Field(default=None, max_length=200, description='"" removes it')
@@ -91,16 +103,24 @@ class CustomerChanges(BaseModel):
         default=None, description="per channel: true = opted out")
 
 
-class NewIdentity(BaseModel):
+class NewIdentity(RequestBody):
+    # Which text is an address depends on the kind: said in the schema as one choice per kind.
+    model_config = ConfigDict(json_schema_extra=lambda schema: schema.update(
+        properties={"kind": {"enum": ["phone", "email"]},
+                    "address": {"type": "string", "maxLength": 320}},
+        oneOf=[{"properties": {"kind": {"const": "phone"},
+                               "address": named("PhoneNumber")}},
+               {"properties": {"kind": {"const": "email"},
+                               "address": {"type": "string", "pattern": EMAIL_PATTERN}}}]))
     kind: Literal["phone", "email"]
     address: str = Field(max_length=320)
 
 
-class MergeRequest(BaseModel):
-    merge: int = Field(ge=1, description="the customer whose record joins this one")
+class MergeRequest(RequestBody):
+    merge: RowRef = Field(description="the customer whose record joins this one")
 
 
-class NoteBody(BaseModel):
+class NoteBody(RequestBody):
     body: str = Field(max_length=10_000, pattern=NOT_BLANK)
 
 
@@ -111,6 +131,7 @@ class NoteBody(BaseModel):
                      "company": Query({"type": "string"}),
                      "after": Query(ROW_ID),
                      "limit": Query(PAGE_SIZE)},
+              open_query_prefix="attr.",
               responses={200: Response("customers and next_after", _OBJECT), **_AUTH})
 async def list_customers(request: web.Request) -> web.Response:
     session = await require_session(request)
@@ -265,28 +286,29 @@ async def get_timeline(request: web.Request) -> web.Response:
 CasePriority = Literal["low", "normal", "high", "urgent"]
 
 
-class NewCase(BaseModel):
-    customer_id: int = Field(ge=1)
-    subject: str = Field(max_length=200)
+class NewCase(RequestBody):
+    customer_id: RowRef
+    subject: str = Field(max_length=200, pattern=NOT_BLANK)
     priority: CasePriority = "normal"
     category: str = Field(default="", max_length=100)
-    team: str | None = Field(default=None, description="a queue name")
-    owner_user_id: int | None = None
-    interaction_id: int | None = Field(default=None, description="link this interaction")
+    team: QueueName | None = Field(default=None, description="the queue that owns it")
+    owner_user_id: RowRef | None = None
+    interaction_id: RowRef | None = Field(default=None, description="link this interaction")
 
 
-class CaseChanges(BaseModel):
+class CaseChanges(RequestBody):
     status: Literal["new", "open", "pending", "resolved", "closed"] | None = None
     priority: CasePriority | None = None
-    owner_user_id: int | None = None
+    owner_user_id: RowRef | None = None
     category: str | None = Field(default=None, max_length=100)
-    team: str | None = None
-    link_interaction: int | None = Field(default=None, description="link another interaction")
+    team: QueueName | None = None
+    link_interaction: RowRef | None = Field(default=None, description="link another interaction")
 
 
 @routes.route("POST", "/api/cases", body=NewCase, summary="Open a case (SLA clocks start)",
               responses={201: Response("the case", _OBJECT), 400: Response("a bad value"),
-                         **_AUTH, 409: Response("the interaction named is another customer's")})
+                         **_AUTH, 409: Response("the interaction named is another customer's, "
+                                                "or " + _NAMED_ROW_MISSING)})
 async def post_case(request: web.Request) -> web.Response:
     session = await require_session(request)
     body = await read_body(request, NewCase)
@@ -296,7 +318,7 @@ async def post_case(request: web.Request) -> web.Response:
                                     "workspace_id = $2 AND merged_into IS NULL",
                                     body.customer_id, session.workspace_id)
         if owner is None:
-            raise InputError("bad_customer", f"no customer {body.customer_id}")
+            raise Conflict("bad_customer", f"no customer {body.customer_id}")
         if body.interaction_id is not None and await conn.fetchval(
                 "SELECT customer_id FROM interactions WHERE id = $1 AND workspace_id = $2",
                 body.interaction_id, session.workspace_id) != body.customer_id:
@@ -364,7 +386,8 @@ async def get_case(request: web.Request) -> web.Response:
                       "category or team, or link an interaction",
               responses={200: Response("the case", _OBJECT), 400: Response("a bad value"),
                          **_AUTH, 404: Response("no such case"),
-                         409: Response("a status change the workflow does not allow")})
+                         409: Response("a status change the workflow does not allow, or "
+                                       + _NAMED_ROW_MISSING)})
 async def patch_case(request: web.Request) -> web.Response:
     session = await require_session(request)
     body = await read_body(request, CaseChanges)
@@ -386,38 +409,39 @@ async def patch_case(request: web.Request) -> web.Response:
 
 # ---- leads, opportunities --------------------------------------------------------------------
 
-class NewLead(BaseModel):
-    customer_id: int = Field(ge=1)
+class NewLead(RequestBody):
+    customer_id: RowRef
     title: str = Field(max_length=200, pattern=NOT_BLANK)
-    interaction_id: int | None = None
+    interaction_id: RowRef | None = None
     notes: str = Field(default="", max_length=5000)
 
 
-class LeadChanges(BaseModel):
+class LeadChanges(RequestBody):
     status: Literal["new", "qualified", "disqualified"]
 
 
-class Conversion(BaseModel):
+class Conversion(RequestBody):
     name: str = Field(default="", max_length=200)
-    amount: Decimal = Field(ge=0, lt=Decimal("1e12"))
+    amount: Money
     currency: str | None = Field(default=None, pattern=r"^[A-Z]{3}$")
     expected_close: date | None = Field(default=None, strict=True)  # text, not a timestamp
-    stage: str | None = None
-    owner_user_id: int | None = None
+    stage: StageName | None = None
+    owner_user_id: RowRef | None = None
 
 
-class OpportunityChanges(BaseModel):
-    stage: str | None = None
-    amount: Decimal | None = Field(default=None, ge=0, lt=Decimal("1e12"))
-    probability: int | None = Field(default=None, ge=0, le=100)
+class OpportunityChanges(RequestBody):
+    stage: StageName | None = None
+    amount: Money | None = None
+    probability: Percent | None = None
     expected_close: date | None = Field(default=None, strict=True)  # text, not a timestamp
     name: str | None = Field(default=None, max_length=200)
-    owner_user_id: int | None = None
+    owner_user_id: RowRef | None = None
 
 
 @routes.route("POST", "/api/leads", body=NewLead, summary="Create a lead",
               responses={201: Response("created", _OBJECT), 400: Response("a bad value"),
-                         **_AUTH, 409: Response("the interaction named is another customer's")})
+                         **_AUTH, 409: Response("the interaction named is another customer's, "
+                                                "or " + _NAMED_ROW_MISSING)})
 async def post_lead(request: web.Request) -> web.Response:
     session = await require_session(request)
     body = await read_body(request, NewLead)
@@ -433,7 +457,7 @@ async def post_lead(request: web.Request) -> web.Response:
                                  f"interaction {body.interaction_id} is not this customer's")
         if not await conn.fetchval("SELECT true FROM customers WHERE id = $1 AND "
                                    "workspace_id = $2", body.customer_id, session.workspace_id):
-            raise InputError("bad_customer", f"no customer {body.customer_id}")
+            raise Conflict("bad_customer", f"no customer {body.customer_id}")
         lead_id, logged = await sales.create_lead(
             conn, session.workspace_id, session.user_id, body.customer_id, body.title,
             interaction_id=body.interaction_id, source_channel=channel,
@@ -486,7 +510,8 @@ async def patch_lead(request: web.Request) -> web.Response:
               summary="Convert a lead into an opportunity on the pipeline",
               responses={201: Response("the opportunity", _OBJECT), **_AUTH,
                          404: Response("no such lead"),
-                         409: Response("converted or disqualified already")})
+                         409: Response("converted or disqualified already, or "
+                                       + _NAMED_ROW_MISSING)})
 async def post_convert(request: web.Request) -> web.Response:
     session = await require_session(request)
     body = await read_body(request, Conversion)
@@ -505,7 +530,8 @@ async def post_convert(request: web.Request) -> web.Response:
 @routes.route("PATCH", "/api/opportunities/{opportunity_id}", body=OpportunityChanges,
               summary="Move an opportunity along the pipeline or change its figures",
               responses={200: Response("the opportunity", _OBJECT), **_AUTH,
-                         400: Response("no such stage"), 404: Response("no such opportunity")})
+                         400: Response("no such stage"), 404: Response("no such opportunity"),
+                         409: Response(_NAMED_ROW_MISSING)})
 async def patch_opportunity(request: web.Request) -> web.Response:
     session = await require_session(request)
     body = await read_body(request, OpportunityChanges)
@@ -543,19 +569,19 @@ async def get_forecast(request: web.Request) -> web.Response:
 
 # ---- tasks -----------------------------------------------------------------------------------
 
-class NewTask(BaseModel):
+class NewTask(RequestBody):
     title: str = Field(max_length=300, pattern=NOT_BLANK)
-    assignee_user_id: int | None = Field(default=None, description="default: me")
-    due_at: datetime = Field(strict=True)  # ISO 8601 text, not a number of seconds
-    customer_id: int | None = None
-    case_id: int | None = None
-    lead_id: int | None = None
-    opportunity_id: int | None = None
+    assignee_user_id: RowRef | None = Field(default=None, description="default: me")
+    due_at: AwareDatetime = Field(strict=True)  # ISO 8601 text with its zone, not seconds
+    customer_id: RowRef | None = None
+    case_id: RowRef | None = None
+    lead_id: RowRef | None = None
+    opportunity_id: RowRef | None = None
 
 
 @routes.route("POST", "/api/tasks", body=NewTask, summary="A follow-up task with a due time",
               responses={201: Response("created", _OBJECT), 400: Response("a bad value"),
-                         **_AUTH})
+                         **_AUTH, 409: Response(_NAMED_ROW_MISSING)})
 async def post_task(request: web.Request) -> web.Response:
     session = await require_session(request)
     body = await read_body(request, NewTask)

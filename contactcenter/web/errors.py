@@ -11,7 +11,8 @@ from pydantic import BaseModel, ValidationError
 
 from contactcenter.errors import Busy, InputError, UnsupportedMediaType
 from contactcenter.numbers import whole_number
-from contactcenter.storable import unstorable
+from contactcenter.storable import NUL_REFUSED, unstorable
+from contactcenter.web.bodies import NOT_BLANK
 from contactcenter.web.openapi import Handler
 
 log = logging.getLogger(__name__)
@@ -74,8 +75,8 @@ async def read_body(request: web.Request, model: type[M]) -> M:
         code = "bad_json" if first["type"] == "json_invalid" else "invalid_body"
         said = first["msg"]
         if first["type"] == "string_pattern_mismatch" and (first.get("ctx") or {}).get(
-                "pattern") == r"\S":
-            said = "may not be blank"
+                "pattern") == NOT_BLANK:
+            said = NUL_REFUSED if unstorable(first["input"]) else "may not be blank"
         raise InputError(code, f"{where}: {said}") from None
     problem = unstorable(body)
     if problem is not None:

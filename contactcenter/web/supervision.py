@@ -7,17 +7,18 @@ from __future__ import annotations
 
 import asyncio
 from datetime import date, datetime, time
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
-from pydantic import BaseModel, Field, StrictInt
+from pydantic import BeforeValidator, Field
 
 from contactcenter.actions import conversation, work
 from contactcenter.errors import Busy, InputError, NotFound
 from contactcenter.simulation import theory
 from contactcenter.stats import history
 from contactcenter.web.auth import require_supervisor
+from contactcenter.web.bodies import NOT_BLANK, Number, RequestBody, json_integer
 from contactcenter.web.errors import path_id, read_body
 from contactcenter.web.keys import BOARD_HUB, CORE
 from contactcenter.web.openapi import ApiRoutes, Query, Response
@@ -68,15 +69,17 @@ def _time(request: web.Request, name: str, timezone: str) -> datetime:
 @routes.route("GET", "/api/reports",
               summary="Interval report: from, to (dates in the workspace's time zone, or ISO "
                       "times with a zone; to is exclusive), interval (15, 30, 60, day), by "
-                      "(queue, channel, agent), format (json or csv)",
+                      "(queue, channel, agent), format (json or csv). A long period comes in "
+                      "pages (31 days in 15-minute intervals ... 400 in days): next_from, or "
+                      "the CSV's Link header, starts the next",
               query={
                   "from": Query(_WHEN, "the first day or time", required=True),
                   "to": Query(_WHEN, "the day or time after the last", required=True),
                   "interval": Query({"enum": ["15", "30", "60", "day"]}),
                   "by": Query({"enum": ["queue", "channel", "agent"]}),
                   "format": Query({"enum": ["json", "csv"]})},
-              responses={200: Response("rows in time order", _OBJECT),
-                         400: Response("a bad or missing parameter, or too long a period"),
+              responses={200: Response("rows in time order", _OBJECT, text_as=("text/csv",)),
+                         400: Response("a bad or missing parameter"),
                          **_AUTH})
 async def get_report(request: web.Request) -> web.Response:
     session = await require_supervisor(request)
@@ -93,42 +96,45 @@ async def get_report(request: web.Request) -> web.Response:
                                   request.query.get("interval", "60"))
     async with core.pool.acquire() as conn:
         rows = await history.report(conn, session.workspace_id, core.config, period, by)
+    rest = None if period.rest_from is None else period.rest_from.isoformat()
     if fmt == "csv":
         name = f"report-{by}-{period.start.date()}-{period.interval}.csv"
-        return web.Response(text=history.to_csv(rows), content_type="text/csv",
-                            headers={"Content-Disposition": f'attachment; filename="{name}"'})
+        headers = {"Content-Disposition": f'attachment; filename="{name}"'}
+        if rest is not None:
+            headers["Link"] = f'<{request.rel_url.update_query({"from": rest})}>; rel="next"'
+        return web.Response(text=history.to_csv(rows), content_type="text/csv", headers=headers)
     return web.json_response({"from": period.start.isoformat(), "to": period.end.isoformat(),
-                              "interval": period.interval, "by": by,
+                              "next_from": rest, "interval": period.interval, "by": by,
                               "timezone": zone, "rows": rows})
 
 
-class WhatIf(BaseModel):
-    agents: int = Field(ge=1, le=2000)
-    arrivals_per_hour: float = Field(ge=0.01, le=100_000)
-    aht_seconds: float = Field(ge=1, le=86_400)
-    threshold_seconds: float = Field(default=20, ge=1, le=86_400)
-    patience_seconds: float | None = Field(default=None, ge=1, le=86_400,
+class WhatIf(RequestBody):
+    agents: Annotated[int, Field(ge=1, le=2000), BeforeValidator(json_integer)]
+    arrivals_per_hour: Number = Field(ge=0.01, le=100_000)
+    aht_seconds: Number = Field(ge=1, le=86_400)
+    threshold_seconds: Number = Field(default=20, ge=1, le=86_400)
+    patience_seconds: Number | None = Field(default=None, ge=1, le=86_400,
                                            description="mean patience; none: nobody gives up")
-    hours: float = Field(default=8, ge=0.01, le=24, description="simulated time")
-    seed: StrictInt = 1  # `true` is not a seed
+    hours: Number = Field(default=8, ge=0.01, le=24, description="simulated time")
+    seed: Annotated[int, Field(ge=0, le=2**63 - 1), BeforeValidator(json_integer)] = 1
 
 
 @routes.route("POST", "/api/stats/what-if", body=WhatIf,
               summary="Run the routing engine's simulator on a staffing question, with what "
                       "Erlang C (or A, with patience) predicts beside it",
               responses={200: Response("simulated and predicted figures", _OBJECT),
-                         400: Response("a bad value, or too many arrivals to simulate"),
+                         400: Response("a bad value"),
                          429: Response("two runs already going on this server"), **_AUTH})
 async def post_what_if(request: web.Request) -> web.Response:
     await require_supervisor(request)
     body = await read_body(request, WhatIf)
     rate = body.arrivals_per_hour / 3600
+    # A busy center's steady state shows long before 50,000 arrivals: past that, simulate
+    # less time rather than refuse (the answer says how long it simulated).
+    hours = min(body.hours, MAX_WHAT_IF_ARRIVALS / (body.arrivals_per_hour * 1.1))
     scenario = single_queue_scenario(body.agents, rate, body.aht_seconds,
-                                     body.threshold_seconds, body.hours * 3600,
+                                     body.threshold_seconds, hours * 3600,
                                      patience=body.patience_seconds, seed=body.seed)
-    if scenario.expected_arrivals > MAX_WHAT_IF_ARRIVALS:
-        raise InputError("too_many_arrivals", f"at most {MAX_WHAT_IF_ARRIVALS:,} arrivals per "
-                                              "run: simulate fewer hours")
     global _what_ifs_running
     if _what_ifs_running >= MAX_WHAT_IF_RUNNING:
         raise Busy("what_if_busy", "other what-if runs are going on this server: try again "
@@ -141,11 +147,12 @@ async def post_what_if(request: web.Request) -> web.Response:
             body.agents, rate, body.aht_seconds, body.threshold_seconds, body.patience_seconds)))
     finally:
         _what_ifs_running -= 1
-    return web.json_response({"simulated": result, "predicted": None if predicted is None else {
+    return web.json_response({"simulated": result, "hours_simulated": round(hours, 3),
+                              "predicted": None if predicted is None else {
         "model": "Erlang A" if predicted.pop("model") else "Erlang C", **predicted}})
 
 
-class AgentPresence(BaseModel):
+class AgentPresence(RequestBody):
     presence: Literal["available", "away", "offline"]
     reason: str = Field(default="", max_length=200)
 
@@ -168,8 +175,8 @@ async def put_agent_presence(request: web.Request) -> web.Response:
     return web.Response(status=204)
 
 
-class Whisper(BaseModel):
-    body: str = Field(max_length=conversation.MAX_REPLY_CHARS, pattern=r"\S")
+class Whisper(RequestBody):
+    body: str = Field(max_length=conversation.MAX_REPLY_CHARS, pattern=NOT_BLANK)
 
 
 @routes.route("POST", "/api/interactions/{interaction_id}/whisper", body=Whisper,

@@ -5,16 +5,17 @@ agent's console. An accept after the offer timed out changes nothing."""
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from contactcenter import access
 from contactcenter.actions import calls, work
 from contactcenter.actions.work import WorkRequest
 from contactcenter.errors import NotFound
 from contactcenter.web.auth import require_session, require_supervisor
+from contactcenter.web.bodies import QueueName, RequestBody, RowRef, json_integer
 from contactcenter.web.errors import path_id, read_body
 from contactcenter.web.keys import CORE
 from contactcenter.web.openapi import ApiRoutes, Handler, Response
@@ -23,7 +24,7 @@ from routing.model import Explanation
 routes = ApiRoutes(tag="work")
 
 
-class PresenceRequest(BaseModel):
+class PresenceRequest(RequestBody):
     presence: Literal["available", "away", "offline"]
     reason: str = Field(default="", max_length=200)
 
@@ -87,16 +88,17 @@ for _path, _kind, _summary in _WORK:
     )(_work_handler(_kind))
 
 
-class TransferRequest(BaseModel):
+class TransferRequest(RequestBody):
     # Exactly one of the two, said in the schema too.
     model_config = ConfigDict(json_schema_extra={"oneOf": [
         {"required": ["queue"], "properties": {"queue": {"type": "string"},
                                                 "agent": {"type": "null"}}},
         {"required": ["agent"], "properties": {"agent": {"type": "integer"},
                                                 "queue": {"type": "null"}}}]})
-    queue: str | None = Field(default=None, max_length=64, description="to this queue, or")
-    agent: int | None = Field(default=None, description="to this agent (user id)")
-    priority_bump: int = Field(default=0, description="added to the priority; arrival is kept")
+    queue: QueueName | None = Field(default=None, description="to this queue, or")
+    agent: RowRef | None = Field(default=None, description="to this agent (user id)")
+    priority_bump: Annotated[int, Field(ge=-100, le=100), BeforeValidator(json_integer)] = Field(
+        default=0, description="added to the priority; arrival is kept")
 
 
 @routes.route(

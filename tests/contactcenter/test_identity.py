@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from contactcenter.identity import (
     InvalidAddress,
+    e164_pattern,
     identity_kind_for,
     normalize_email,
     normalize_phone,
 )
+from contactcenter.web.bodies import EMAIL_PATTERN
 
 
 @pytest.mark.parametrize("raw", [
@@ -57,3 +61,23 @@ def test_phone_identity_is_shared_by_sms_and_voice() -> None:
     assert identity_kind_for("sms", "+14155550100") == identity_kind_for("voice", "+14155550100")
     assert identity_kind_for("voice", "client:ana") == "twilio_client"
     assert identity_kind_for("chat", "visitor-token") == "chat"
+
+
+@given(st.from_regex(e164_pattern(), fullmatch=True))
+def test_every_number_the_document_allows_is_taken(number: str) -> None:
+    """The OpenAPI document's phone pattern, made from phonenumbers' metadata, promises only
+    what normalize_phone takes (a national prefix after the country code may go)."""
+    assert re.fullmatch(r"\+[1-9][0-9]{4,15}", normalize_phone(number, "US"))
+
+
+@given(st.text(max_size=40))
+def test_the_documented_email_pattern_is_what_is_taken(text: str) -> None:
+    """One rule for the document and the server (no \\s, which Python, Rust and JavaScript
+    read differently)."""
+    documented = re.search(EMAIL_PATTERN, text) is not None
+    try:
+        normalize_email(text)
+        taken = True
+    except InvalidAddress:
+        taken = False
+    assert documented == taken, text

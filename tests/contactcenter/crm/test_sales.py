@@ -89,7 +89,9 @@ async def test_an_overdue_task_is_told_to_its_agent_once(
     assert later.status == 201
     naive = await client.post("/api/tasks", headers=headers, json={
         "title": "x", "due_at": "2026-01-01T09:00:00"})
-    assert (naive.status, (await naive.json())["error"]) == (400, "bad_due_at")
+    refused = await naive.json()
+    assert (naive.status, refused["error"]) == (400, "invalid_body")
+    assert refused["message"] == "due_at: Input should have timezone info"
     keeper = WorkflowKeeper(core, workspace_id)
     await keeper.step()
     await keeper.step()
