@@ -23,7 +23,7 @@ from contactcenter import views
 from contactcenter.actions import calls
 from contactcenter.errors import NotFound
 from contactcenter.web.keys import CORE, WORKSPACE_ID
-from contactcenter.web.openapi import ApiRoutes, Response
+from contactcenter.web.openapi import ApiRoutes, Query, Response
 from contactcenter.web.webhook_spool import DB_UNAVAILABLE, WEBHOOK_SPOOL, in_time
 from routing.config import closed_behaviour
 
@@ -60,6 +60,8 @@ async def incoming(request: web.Request) -> web.Response:
 
 
 @routes.route("POST", MENU, summary="Twilio: the caller pressed or said a menu choice (or not)",
+              query={"Digits": Query({"type": "string"}, "a choice kept across a retry"),
+                     "SpeechResult": Query({"type": "string"}, "a choice kept across a retry")},
               responses={200: Response("the queue's hold loop", _TWIML), **_REFUSALS})
 async def menu_choice(request: web.Request) -> web.Response:
     form, call = await _call(request, "twilio_voice")
@@ -170,6 +172,7 @@ async def apply_status(app: web.Application, form: dict[str, str], received_at: 
 
 
 @routes.route("POST", VOICEMAIL, summary="Twilio: the caller left a message",
+              query={"queue": Query({"type": "string"}, "the queue the caller waited for")},
               responses={200: Response("thanks and goodbye", _TWIML), **_REFUSALS})
 async def voicemail(request: web.Request) -> web.Response:
     form, _ = await read_webhook(request, twiml.parse_recording, VOICEMAIL_SOURCE)

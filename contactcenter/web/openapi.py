@@ -6,12 +6,17 @@ from __future__ import annotations
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from aiohttp import web
 from pydantic import BaseModel
 
+from contactcenter.errors import InputError
+from contactcenter.web.bodies import NO_NUL, VOCABULARY_KEY
+from contactcenter.web.query_params import check_query
+
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+Authenticate = Callable[[web.Request], Awaitable[object]]
 
 ERROR_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -24,8 +29,8 @@ ERROR_SCHEMA: dict[str, Any] = {
 
 
 _FILE_FORM: dict[str, Any] = {
-    "type": "object", "required": ["file"],
-    "properties": {"file": {"type": "string", "format": "binary"}},
+    "type": "object", "required": ["file"], "additionalProperties": False,
+    "properties": {"file": {"type": "string", "format": "binary", "minLength": 1}},
 }
 
 
@@ -39,6 +44,8 @@ _SIGNED_FORM: dict[str, Any] = {
 class Response:
     description: str
     schema: type[BaseModel] | dict[str, Any] | None = None
+    text_as: tuple[str, ...] = ()  # other media types the route sends as text (text/csv)
+    media_type: str = "application/json"
 
 
 @dataclass(frozen=True)
@@ -54,6 +61,11 @@ ROW_ID: dict[str, Any] = {"type": "integer", "minimum": 0, "maximum": 10**18 - 1
 PAGE_SIZE: dict[str, Any] = {"type": "integer", "minimum": 1, "maximum": 200}
 
 
+# Reached without a session: everything else under /api answers 401 without one, and 403 to a
+# change without the CSRF header.
+PUBLIC_PATHS = frozenset({"/api/login", "/api/openapi.json"})
+
+
 @dataclass(frozen=True)
 class Operation:
     method: str
@@ -66,6 +78,26 @@ class Operation:
     file_upload: bool = False  # the body is multipart/form-data with one field `file`
     signed_form: bool = False  # the body is a provider's url-encoded form (Twilio's webhooks)
     query: dict[str, Query] = field(default_factory=dict)
+    open_query_prefix: str | None = None  # names starting with it are the handler's to read
+
+    def checked(self, authenticate: Authenticate) -> Handler:
+        """The handler, behind the check of its query string against what is declared. A
+        stranger is told 401 (as anywhere) rather than what is wrong with the query."""
+        if self.signed_form:  # the provider's URL, query included, is covered by its signature
+            return self.handler
+        declared = {name: q.schema for name, q in self.query.items()}
+        required = frozenset(name for name, q in self.query.items() if q.required)
+        protected = self.path.startswith("/api/") and self.path not in PUBLIC_PATHS
+
+        async def handle(request: web.Request) -> web.StreamResponse:
+            try:
+                check_query(request.query, declared, required, self.open_query_prefix)
+            except InputError:
+                if protected:
+                    await authenticate(request)
+                raise
+            return await self.handler(request)
+        return handle
 
 
 @dataclass
@@ -80,31 +112,47 @@ class ApiRoutes:
     def route(
         self, method: str, path: str, *, summary: str, responses: dict[int, Response],
         body: type[BaseModel] | None = None, file_upload: bool = False,
-        query: dict[str, Query] | None = None,
+        query: dict[str, Query] | None = None, open_query_prefix: str | None = None,
     ) -> Callable[[Handler], Handler]:
         def register(handler: Handler) -> Handler:
             self.operations.append(Operation(method, path, summary, handler, self.tag, body,
                                              responses, file_upload, self.signed_forms,
-                                             query or {}))
+                                             query or {}, open_query_prefix))
             return handler
         return register
 
-    def add_to(self, app: web.Application) -> None:
+    def add_to(self, app: web.Application, authenticate: Authenticate) -> None:
         """Row ids in paths only match digits, so `/api/opportunities/board` is the board's
-        (whose other methods then answer 405 with Allow), never an opportunity named "board"."""
+        (whose other methods then answer 405 with Allow), never an opportunity named "board".
+        `authenticate`: raises 401/403 for a request without a valid session."""
         for op in self.operations:
             app.router.add_route(op.method, re.sub(r"{(\w+_id)}", r"{\1:[0-9]+}", op.path),
-                                 op.handler)
+                                 op.checked(authenticate))
 
 
 def _schema(item: type[BaseModel] | dict[str, Any], components: dict[str, Any]) -> dict[str, Any]:
     if isinstance(item, dict):
-        return item
+        return cast(dict[str, Any], _vocabulary_refs(item))
     schema = item.model_json_schema(ref_template="#/components/schemas/{model}")
     for name, definition in schema.pop("$defs", {}).items():
-        components[name] = definition
-    components[item.__name__] = schema
+        components[name] = _vocabulary_refs(definition)
+    components[item.__name__] = _vocabulary_refs(schema)
     return {"$ref": f"#/components/schemas/{item.__name__}"}
+
+
+def _vocabulary_refs(schema: Any) -> Any:
+    """Each place a body names a vocabulary component becomes a $ref to it; free text says it
+    holds no NUL (PostgreSQL cannot keep one: such text is refused, contactcenter.storable)."""
+    if isinstance(schema, dict):
+        if VOCABULARY_KEY in schema:
+            return {"$ref": f"#/components/schemas/{schema[VOCABULARY_KEY]}"}
+        if schema.get("type") == "string" and not schema.keys() & {"pattern", "format", "enum",
+                                                                  "const"}:
+            schema = {**schema, "pattern": NO_NUL}
+        return {key: _vocabulary_refs(value) for key, value in schema.items()}
+    if isinstance(schema, list):
+        return [_vocabulary_refs(value) for value in schema]
+    return schema
 
 
 def _path_parameters(path: str) -> list[dict[str, Any]]:
@@ -114,11 +162,6 @@ def _path_parameters(path: str) -> list[dict[str, Any]]:
              "schema": {"type": "integer", "minimum": 0, "maximum": 10**18 - 1}
              if name.endswith("_id") else {"type": "string"}}
             for name in re.findall(r"{(\w+)}", path)]
-
-
-# Reached without a session: everything else under /api answers 401 without one, and 403 to a
-# change without the CSRF header.
-PUBLIC_PATHS = frozenset({"/api/login", "/api/openapi.json"})
 
 
 def _answers_any_route_gives(op: Operation) -> dict[int, Response]:
@@ -136,14 +179,17 @@ def _answers_any_route_gives(op: Operation) -> dict[int, Response]:
     return answers
 
 
-def openapi_document(groups: list[ApiRoutes], server_url: str) -> dict[str, Any]:
-    components: dict[str, Any] = {"Error": ERROR_SCHEMA}
+def openapi_document(groups: list[ApiRoutes], server_url: str,
+                     vocabulary: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """`vocabulary`: the components that bodies name and this server's configuration fills
+    in (its queues, stages, custom attributes: contactcenter.web.bodies)."""
+    components: dict[str, Any] = {"Error": ERROR_SCHEMA, **vocabulary}
     paths: dict[str, Any] = {}
     for group in groups:
         for op in group.operations:
             entry: dict[str, Any] = {"summary": op.summary, "tags": [op.tag], "responses": {}}
             parameters = _path_parameters(op.path) + [
-                {"name": name, "in": "query", "required": q.required, "schema": q.schema,
+                {"name": name, "in": "query", "required": q.required, "schema": _vocabulary_refs(q.schema),
                  **({"description": q.description} if q.description else {})}
                 for name, q in op.query.items()]
             if parameters:
@@ -165,7 +211,8 @@ def openapi_document(groups: list[ApiRoutes], server_url: str) -> dict[str, Any]
                     {"$ref": "#/components/schemas/Error"} if status >= 400 else None)
                 if schema is not None:
                     described["content"] = {
-                        "application/json": {"schema": _schema(schema, components)}}
+                        resp.media_type: {"schema": _schema(schema, components)},
+                        **{media: {"schema": {"type": "string"}} for media in resp.text_as}}
                 entry["responses"][str(status)] = described
             paths.setdefault(op.path, {})[op.method.lower()] = entry
     return {
