@@ -178,7 +178,7 @@ async def save_wrapup(core: Core, workspace_id: int, user_id: int, interaction_i
         assert view is not None
         allowed = [d["code"] for d in view["dispositions"]]
         if disposition not in allowed:
-            raise InputError("bad_disposition",
+            raise Conflict("bad_disposition",
                              f"disposition must be one of: {', '.join(allowed)}")
         await conn.execute(
             "UPDATE interactions SET disposition = $2, wrapup_notes = $3 WHERE id = $1",

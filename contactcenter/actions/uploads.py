@@ -96,7 +96,7 @@ async def join_message(conn: asyncpg.Connection, user_id: int, interaction_id: i
         sorted(set(attachment_ids)), user_id, interaction_id, message_id)
     missing = sorted(set(attachment_ids) - {r["id"] for r in rows})
     if missing:
-        raise InputError("no_such_upload", f"no file {missing[0]} waiting to be sent on "
+        raise Conflict("no_such_upload", f"no file {missing[0]} waiting to be sent on "
                          f"interaction {interaction_id}: upload it again")
     if sum(r["size_bytes"] for r in rows) > MAX_REPLY_BYTES:
         raise TooLarge("files_too_large", f"the files of a reply come to at most "

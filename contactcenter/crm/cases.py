@@ -94,7 +94,7 @@ async def link_interaction(conn: asyncpg.Connection, workspace_id: int, user_id:
     customer = await conn.fetchval("SELECT customer_id FROM interactions WHERE id = $1",
                                    interaction_id)
     if customer != row["customer_id"]:
-        raise InputError("other_customer", f"case {case_id} belongs to another customer")
+        raise Conflict("other_customer", f"case {case_id} belongs to another customer")
     await conn.execute("UPDATE interactions SET case_id = $2 WHERE id = $1",
                        interaction_id, case_id)
     return await events.record(conn, Event(

@@ -8,7 +8,7 @@ from typing import Any
 import asyncpg
 
 from contactcenter.crm.members import require_member
-from contactcenter.errors import InputError, NotFound
+from contactcenter.errors import Conflict, InputError, NotFound
 from contactcenter.feeds import Notice, user_feed
 
 # What a task may be about: at most one of each, all optional.
@@ -29,7 +29,7 @@ async def create(conn: asyncpg.Connection, workspace_id: int, user_id: int, titl
         if not await conn.fetchval(
                 f"SELECT true FROM {_LINKED_TABLE[key]} WHERE id = $1 AND workspace_id = $2",
                 value, workspace_id):
-            raise InputError("bad_link", f"no {key.removesuffix('_id')} {value}")
+            raise Conflict("bad_link", f"no {key.removesuffix('_id')} {value}")
     task_id: int = await conn.fetchval(
         """INSERT INTO tasks (workspace_id, title, assignee_user_id, due_at, created_by,
                customer_id, case_id, lead_id, opportunity_id)

@@ -8,7 +8,7 @@ from typing import Any
 import asyncpg
 
 from contactcenter.crm import cases, sales
-from contactcenter.errors import InputError
+from contactcenter.errors import Conflict
 from contactcenter.events import LoggedEvent
 from contactcenter.settings import FileConfig
 
@@ -32,7 +32,7 @@ async def apply_disposition(conn: asyncpg.Connection, config: FileConfig, worksp
             return {"case_id": case_id}, [logged]
         action = "open_case"  # nothing to update: the follow-up needs a case all the same
     elif case_id is not None:
-        raise InputError("case_not_expected", "only a disposition that updates a case takes "
+        raise Conflict("case_not_expected", "only a disposition that updates a case takes "
                          "case_id")
     if action == "open_case":
         opened, logged = await cases.open_case(

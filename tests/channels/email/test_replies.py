@@ -164,7 +164,7 @@ async def test_files_uploaded_for_a_reply_leave_with_it(
     # A file goes once: its id is spent with the reply that carried it.
     again = await client.post(f"/api/interactions/{iid}/messages", headers=headers,
                               json={"body": "And again", "attachments": ids[:1]})
-    assert again.status == 400
+    assert again.status == 409  # the request is well formed; the file is spent
     assert (await again.json())["error"] == "no_such_upload"
 
 

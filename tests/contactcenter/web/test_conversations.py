@@ -147,7 +147,7 @@ async def test_end_wrap_up_with_a_disposition(
 
     url = f"/api/interactions/{iid}/wrapup"
     wrong = await client.post(url, json={"disposition": "case_opened"}, headers=headers)
-    assert (wrong.status, (await wrong.json())["error"]) == (400, "bad_disposition")
+    assert (wrong.status, (await wrong.json())["error"]) == (409, "bad_disposition")
     done = await client.post(url, json={"disposition": "sales_interest", "notes": "25 seats"},
                              headers=headers)
     assert done.status == 202
