@@ -272,9 +272,11 @@
         h("thead", {}, [h("tr", {}, [h("th", {text: ""}), h("th", {text: "Simulated"}), h("th", {text: p.model})])]),
         h("tbody", {}, rows.map(function (row) { return cells(h("tr"), row); })),
       ]));
+      var simulated = r.data.hours_simulated, shortened = simulated < body.hours;
       out.appendChild(h("p", {cls: "muted small", text: s.offered.toLocaleString() + " customers over " +
-        body.hours + " h with " + body.agents + (body.agents === 1 ? " agent" : " agents") +
-        " (the routing engine on a virtual clock)."}));
+        simulated + " h with " + body.agents + (body.agents === 1 ? " agent" : " agents") +
+        " (the routing engine on a virtual clock" +
+        (shortened ? "; fewer hours than asked, as a run holds at most 50,000 customers" : "") + ")."}));
     }, function () { button.disabled = false; out.textContent = "Cannot reach the server."; });
   });
 
@@ -324,12 +326,17 @@
            "&interval=" + f.interval.value + "&by=" + f.by.value;
   }
   function loadReport() {
+    var f = $("report-form");
+    if (f.to.value < f.from.value) { toast("The last day is before the first.", "bad"); return; }
     var q = reportQuery();
     $("csv").href = "/api/reports?" + q + "&format=csv";
     api("GET", "/api/reports?" + q).then(function (r) {
       if (!r.ok) { toast(failed(r), "bad"); return; }
       $("tz").textContent = r.data.timezone;
       drawReport(r.data);
+      // A long period comes in pages: say where this one stops rather than cut it silently.
+      if (r.data.next_from) toast("This report stops before " + label(r.data.next_from, {interval: "day", timezone: r.data.timezone}) +
+                                  ": choose fewer days or a longer interval.", "bad");
     });
   }
   // Interval starts are shown as the workspace's clock reads them, wherever the browser is.

@@ -25,7 +25,7 @@ Grouping = Literal["queue", "channel", "agent"]
 GROUPINGS: tuple[Grouping, ...] = ("queue", "channel", "agent")
 INTERVALS: dict[str, timedelta] = {"15": timedelta(minutes=15), "30": timedelta(minutes=30),
                                    "60": timedelta(hours=1), "day": timedelta(days=1)}
-# At most this much time in one report, so a request cannot ask for a million rows.
+# At most this much time in one report (one page), so a request cannot ask for a million rows.
 MAX_SPAN = {"15": timedelta(days=31), "30": timedelta(days=62), "60": timedelta(days=93),
             "day": timedelta(days=400)}
 
@@ -147,19 +147,23 @@ class Period:
     start: datetime
     end: datetime
     interval: str  # a key of INTERVALS
+    rest_from: datetime | None = None  # asked for more than one report holds: the next page
+
+    @property
+    def empty(self) -> bool:
+        return self.end <= self.start
 
 
 def check_period(start: datetime, end: datetime, interval: str) -> Period:
+    """The period a report covers: as asked, or its first MAX_SPAN with where the rest starts
+    (a long range is paged, not refused); `to` at or before `from` is an empty period."""
     if interval not in INTERVALS:
         raise InputError("bad_interval", f"interval must be one of {', '.join(INTERVALS)}")
     if start.tzinfo is None or end.tzinfo is None:
         raise InputError("bad_time", "from and to need a time zone, e.g. 2026-11-24T00:00:00Z")
-    if end <= start:
-        raise InputError("bad_period", "to must be after from")
     if end - start > MAX_SPAN[interval]:
-        raise InputError("period_too_long", f"at most {MAX_SPAN[interval].days} days in "
-                                            f"{interval}-minute intervals" if interval != "day"
-                         else f"at most {MAX_SPAN[interval].days} days")
+        cut = start + MAX_SPAN[interval]
+        return Period(start, cut, interval, rest_from=cut)
     return Period(start, end, interval)
 
 
@@ -219,6 +223,8 @@ async def agent_figures(
 async def report(conn: asyncpg.Connection, workspace_id: int, config: FileConfig,
                  period: Period, by: Grouping) -> list[dict[str, Any]]:
     """Rows in time order, then by name: {start, key, name, ...figures}."""
+    if period.empty:
+        return []
     if by == "agent":
         names = dict(await conn.fetch(
             "SELECT id, display_name FROM users WHERE workspace_id = $1", workspace_id))
