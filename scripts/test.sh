@@ -31,7 +31,7 @@ say "installing the project and its test dependencies into .venv"
 [ -x .venv/bin/python ] || python3 -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip 2>&1 | grep -v "^WARNING: Location" || true
 .venv/bin/python -m pip install -q -e ".[test]" 2>&1 | grep -v "^WARNING: Location" || true
-.venv/bin/python -c "import contactcenter, pytest, playwright" # fail here, clearly, if the install failed
+.venv/bin/python -c "import contactcenter, pytest, playwright, schemathesis" # fail here, clearly, if the install failed
 
 say "ruff"
 .venv/bin/ruff check .
