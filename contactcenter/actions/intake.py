@@ -133,21 +133,24 @@ async def _store_attachments(conn: asyncpg.Connection, msg: InboundMessage,
 
 
 async def keep_unreadable(core: Core, workspace_id: int, source: str, problem: str,
-                          payload: dict[str, Any]) -> int:
-    """Keep a provider payload we could not read, whole, flagged for a person."""
+                          payload: dict[str, Any], raw: bytes | None = None) -> int:
+    """Keep a provider payload we could not read, whole, flagged for a person; `raw`: the
+    bytes it came as, kept exactly (downloadable from /api/unreadable-payloads/{id}/raw)."""
     async with core.pool.acquire() as conn, conn.transaction():
-        payload_id, logged = await do_keep_unreadable(conn, workspace_id, source, problem, payload)
+        payload_id, logged = await do_keep_unreadable(conn, workspace_id, source, problem,
+                                                      payload, raw)
     await events.publish(core.redis, [logged])
     return payload_id
 
 
 async def do_keep_unreadable(conn: asyncpg.Connection, workspace_id: int, source: str,
-                             problem: str, payload: dict[str, Any]) -> tuple[int, LoggedEvent]:
+                             problem: str, payload: dict[str, Any], raw: bytes | None = None,
+                             ) -> tuple[int, LoggedEvent]:
     CHANNEL_ERRORS.labels(source, "unreadable").inc()
     payload_id: int = await conn.fetchval(
-        """INSERT INTO unreadable_payloads (workspace_id, source, problem, payload)
-           VALUES ($1, $2, $3, $4) RETURNING id""", workspace_id, source,
-        keepable(problem), keepable(payload))
+        """INSERT INTO unreadable_payloads (workspace_id, source, problem, payload, raw)
+           VALUES ($1, $2, $3, $4, $5) RETURNING id""", workspace_id, source,
+        keepable(problem), keepable(payload), raw)
     logged = await events.record(conn, Event(
         "payload.unreadable", workspace_id, {"id": payload_id, "source": source,
                                              "problem": problem}))

@@ -26,6 +26,7 @@ class FlaggedPayload(BaseModel):
     received_at: str
     resolved_at: str | None
     payload: dict[str, Any]
+    has_raw: bool  # its bytes are kept: GET /api/unreadable-payloads/{id}/raw
 
 
 class FlaggedPage(BaseModel):
@@ -56,7 +57,8 @@ async def list_flagged(request: web.Request) -> web.Response:
     if before_text and before is None:
         raise InputError("bad_before", "before must be a payload id")
     rows = await request.app[CORE].pool.fetch(
-        """SELECT id, source, problem, received_at, resolved_at, payload FROM unreadable_payloads
+        """SELECT id, source, problem, received_at, resolved_at, payload, raw IS NOT NULL AS has_raw
+           FROM unreadable_payloads
            WHERE workspace_id = $1 AND ($2 OR resolved_at IS NULL) AND ($3::bigint IS NULL OR id < $3)
            ORDER BY id DESC LIMIT $4""",
         workspace_id, _all(request), before,
@@ -64,7 +66,7 @@ async def list_flagged(request: web.Request) -> web.Response:
     page = [FlaggedPayload(id=r["id"], source=r["source"], problem=r["problem"],
                            received_at=r["received_at"].isoformat(),
                            resolved_at=r["resolved_at"].isoformat() if r["resolved_at"] else None,
-                           payload=r["payload"]) for r in rows[:PAGE]]
+                           payload=r["payload"], has_raw=r["has_raw"]) for r in rows[:PAGE]]
     more = len(rows) > PAGE
     return web.json_response(FlaggedPage(
         payloads=page, next_before=page[-1].id if more else None).model_dump())
@@ -86,3 +88,28 @@ async def resolve(request: web.Request) -> web.Response:
     if done is None:
         raise NotFound("no_such_payload", f"no flagged payload {payload_id}")
     return web.Response(status=204)
+
+
+@routes.route(
+    "GET", "/api/unreadable-payloads/{payload_id}/raw",
+    summary="The bytes a flagged payload came as, exactly (an email as message/rfc822, to open "
+            "in a mail program)",
+    responses={200: Response("the bytes", {"type": "string", "format": "binary"},
+                             media_type="message/rfc822",
+                             text_as=("application/octet-stream",)),
+               401: Response("not logged in"), 403: Response("not a supervisor or admin"),
+               404: Response("no such payload, or none kept as bytes")},
+)
+async def raw_payload(request: web.Request) -> web.Response:
+    workspace_id = (await require_supervisor(request)).workspace_id
+    payload_id = path_id(request, "payload_id")
+    row = await request.app[CORE].pool.fetchrow(
+        "SELECT source, raw FROM unreadable_payloads WHERE id = $1 AND workspace_id = $2",
+        payload_id, workspace_id)
+    if row is None or row["raw"] is None:
+        raise NotFound("no_raw_payload", f"no bytes kept for flagged payload {payload_id}")
+    is_email = row["source"] == "email"
+    return web.Response(
+        body=row["raw"], content_type="message/rfc822" if is_email else "application/octet-stream",
+        headers={"Content-Disposition": f'attachment; filename="flagged-{payload_id}'
+                                        f'{".eml" if is_email else ".bin"}"'})
