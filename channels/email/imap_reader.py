@@ -16,7 +16,7 @@ import logging
 import re
 import ssl
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import aioimaplib
 from aiohttp import web
@@ -32,10 +32,13 @@ from contactcenter.web.keys import CORE, SETTINGS, WORKSPACE_ID
 log = logging.getLogger(__name__)
 
 BATCH = 100
+BATCH_BYTES = 32 * 1024 * 1024  # fetched at once at most (but always one message)
+MAX_MESSAGE_BYTES = 50 * 1024 * 1024  # larger: left in the mailbox, its headers flagged
 IDLE_SECONDS = 25 * 60  # servers drop an IDLE after 30 minutes; renew before
 RECHECK_SECONDS = 5.0
 _UIDVALIDITY = re.compile(rb"UIDVALIDITY (\d+)")
 _FETCHED = re.compile(rb"UID (\d+)")
+_SIZE = re.compile(rb"RFC822\.SIZE (\d+)")
 
 
 class ImapError(RuntimeError):
@@ -59,28 +62,29 @@ class MailboxReader:
         self.core = core
         self.ws = workspace_id
         self.mailbox = mailbox
+        self.failures: dict[tuple[str, int, int], int] = {}  # tries of messages that failed
+        self.delay = 1.0
 
     async def run(self) -> None:
-        """Until cancelled: connect, catch up, wait for more; on any failure, again later."""
-        delay = 1.0
+        """Until cancelled: connect, catch up, wait for more; on any failure, again later, each
+        time twice as late until a batch goes through (connecting alone is no progress)."""
         while True:
             try:
                 imap = await self._connect()
-                delay = 1.0
                 try:
                     await self._follow(imap)
                 finally:
                     with contextlib.suppress(Exception):
                         await asyncio.wait_for(imap.logout(), 5)
             except (OSError, TimeoutError, ImapError, aioimaplib.Abort) as exc:
-                log.warning("mailbox %s: %s; trying again in %.0f s", self.mailbox.name, exc, delay)
+                log.warning("mailbox %s: %s; trying again in %.0f s", self.mailbox.name, exc, self.delay)
                 CHANNEL_ERRORS.labels("email", "mailbox_unreachable").inc()
             except Exception:  # the database away, or a bug: never stop reading for good
                 log.exception("mailbox %s: taking mail in failed; trying again in %.0f s",
-                              self.mailbox.name, delay)
+                              self.mailbox.name, self.delay)
                 CHANNEL_ERRORS.labels("email", "intake_failed").inc()
-            await asyncio.sleep(delay)
-            delay = min(60.0, delay * 2)
+            await asyncio.sleep(self.delay)
+            self.delay = min(60.0, self.delay * 2)
 
     async def _connect(self) -> aioimaplib.IMAP4:
         server = self.mailbox.server
@@ -115,21 +119,58 @@ class MailboxReader:
         last = await email.mailbox_position(self.core, self.ws, self.mailbox.name, validity)
         found = _ok(await imap.uid_search(f"UID {last + 1}:*", charset=None), "UID SEARCH")
         # "n:*" names the last message even when its UID is below n.
-        uids = sorted(int(u) for line in found.lines[:1] for u in line.split()
-                      if u.isdigit() and int(u) > last)[:BATCH]
-        if not uids:
+        waiting = sorted(int(u) for line in found.lines[:1] for u in line.split()
+                         if u.isdigit() and int(u) > last)[:BATCH]
+        if not waiting:
+            self.delay = 1.0
             return False
+        sizes = _sizes(_ok(await imap.uid("fetch", ",".join(map(str, waiting)),
+                                          "(UID RFC822.SIZE)"), "UID FETCH").lines)
+        uids = _within_budget(waiting, sizes)
         wanted = ",".join(map(str, uids))
-        fetched = _ok(await imap.uid("fetch", wanted, "(UID BODY.PEEK[])"), "UID FETCH")
-        await intake.take_in_all(self.core, self.ws, [
-            (raw, Origin(self.mailbox.name, self.mailbox.address, self.mailbox.queue, validity, uid))
-            for uid, raw in _messages(fetched.lines)])
+        origin = Origin(self.mailbox.name, self.mailbox.address, self.mailbox.queue, validity, 0)
+        if sizes.get(uids[0], 0) > MAX_MESSAGE_BYTES:
+            headers = _ok(await imap.uid("fetch", wanted, "(UID BODY.PEEK[HEADER])"), "UID FETCH")
+            await intake.keep_too_large(self.core, self.ws, next(
+                (raw for _, raw in _messages(headers.lines)), b""),
+                replace(origin, uid=uids[0]), sizes[uids[0]], MAX_MESSAGE_BYTES)
+        else:
+            fetched = _ok(await imap.uid("fetch", wanted, "(UID BODY.PEEK[])"), "UID FETCH")
+            await intake.take_in_all(self.core, self.ws, [
+                (raw, replace(origin, uid=uid)) for uid, raw in _messages(fetched.lines)],
+                self.failures)
         await email.taken_in_up_to(self.core, self.ws, self.mailbox.name, uids[-1])
+        self.delay = 1.0
         if self.mailbox.move_to:
             _ok(await imap.uid("move", wanted, self.mailbox.move_to), "UID MOVE")
         else:
             _ok(await imap.uid("store", wanted, "+FLAGS", "(\\Seen)"), "UID STORE")
-        return len(uids) == BATCH
+        return len(uids) < len(waiting) or len(waiting) == BATCH
+
+
+def _sizes(lines: list[bytes | bytearray]) -> dict[int, int]:
+    """UID -> RFC822.SIZE from a FETCH response."""
+    out = {}
+    for line in lines:
+        uid, size = _FETCHED.search(line), _SIZE.search(line)
+        if uid and size:
+            out[int(uid.group(1))] = int(size.group(1))
+    return out
+
+
+def _within_budget(uids: list[int], sizes: dict[int, int]) -> list[int]:
+    """The first UIDs whose messages fit in BATCH_BYTES together: always the first one, and a
+    message over MAX_MESSAGE_BYTES alone (it is not fetched whole)."""
+    if sizes.get(uids[0], 0) > MAX_MESSAGE_BYTES:
+        return uids[:1]
+    taken, total = [uids[0]], sizes.get(uids[0], 0)
+    for uid in uids[1:]:
+        size = sizes.get(uid, 0)
+        if total + size > BATCH_BYTES or size > MAX_MESSAGE_BYTES:
+            break
+        taken.append(uid)
+        total += size
+    return taken
 
 
 async def _start_tls(imap: aioimaplib.IMAP4, host: str) -> None:
