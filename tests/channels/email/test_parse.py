@@ -145,24 +145,32 @@ def test_any_bytes_are_read_or_refused_cleanly(raw: bytes) -> None:
         parse_email(b"From: a@example.com\r\n" + raw)
 
 
-def _as_the_email_package_reads(raw: bytes) -> tuple[str, str, list[str]]:
-    """(subject, sender, attachment names) by Python's email package, policy=default."""
+def _as_the_email_package_reads(raw: bytes) -> tuple[str, str, list[str], str | None]:
+    """(subject, sender, attachment names, plain text) by Python's email package,
+    policy=default; the text None where it has none or cannot read it."""
     message = BytesParser(policy=policy.default).parsebytes(raw)
     sender = next(a.addr_spec for a in message["From"].addresses).lower()
     names = [re.split(r"[\\/]", name)[-1] for part in message.walk()
              if not part.is_multipart() and (name := part.get_filename())]
-    return " ".join(str(message["Subject"] or "").split()), sender, names
+    try:
+        body = message.get_body(preferencelist=("plain",))
+        text = None if body is None else body.get_content()
+    except LookupError:  # a charset it does not know
+        text = None
+    return " ".join(str(message["Subject"] or "").split()), sender, names, text
 
 
 def test_the_whole_corpus_reads_as_the_email_package_reads_it() -> None:
-    """Subjects, senders and attachment names as Python's email package reads them (the
+    """Subjects, senders, text and attachment names as Python's email package reads them (the
     reference the outside review compared against), for every message of the corpus."""
     for path in sorted(CORPUS.glob("*.eml")):
         raw = path.read_bytes()
-        subject, sender, names = _as_the_email_package_reads(raw)
+        subject, sender, names, text = _as_the_email_package_reads(raw)
         email = parse_email(raw)
         assert email.subject == subject, path.name
         assert email.sender == sender, path.name
+        if text is not None and "\ufffd" not in text:  # where it reads the text right, so do we
+            assert " ".join(text.split()) in " ".join(email.text.split()), path.name
         # The package's, or their last part: it reads the backslashes of a Windows path
         # sent unescaped as quoting, which we undo.
         ours = [a.filename for a in email.attachments][:len(names)]
