@@ -13,7 +13,7 @@
     me: null, presence: "offline", reason: "",
     offers: new Map(), convs: new Map(), selected: null,
     queues: [], agents: [], canned: [], awayReasons: [],
-    typingUntil: {}, unread: {}, files: {}, readSent: {}, mode: "reply", customers: {}, shownOffers: {},
+    typingUntil: {}, unread: {}, files: {}, readSent: {}, modes: {}, customers: {}, shownOffers: {},
   };
   var socket = null, retry = 0, lastHeard = 0, loggedIn = false;
   // The last event this page applied. Kept in memory only: a reloaded page has no state to
@@ -299,21 +299,24 @@
     $("c-title").textContent = c.customer.name;
     $("c-meta").textContent = (CHANNEL[c.channel] || c.channel) + " \u00b7 " + c.queue.label +
       (c.subject ? " \u00b7 " + c.subject : "") + (c.answered_at ? " \u00b7 since " + time(c.answered_at) : "");
-    var active = c.state === "assigned", replyable = active && c.channel !== "voicemail";
+    var active = c.state === "assigned", replyable = canReply(c), mode = modeOf(c);
     $("end-btn").disabled = !active; $("transfer-btn").disabled = !active;
-    if (!replyable && S.mode === "reply") setMode("note");
-    $("composer").querySelector("[data-mode=reply]").disabled = !replyable;
+    showMode(mode);
+    $("composer").querySelector("[data-mode=reply]").disabled = !replyable && mode !== "reply";
+    // A reply that can no longer go is never turned into a note behind the agent's back.
+    $("send-btn").disabled = mode === "reply" && !replyable;
     var wrapping = (c.state === "wrapup" || c.state === "closed") && !c.disposition;
     $("wrapup").hidden = !wrapping;
     if (wrapping) renderWrapup(c);
-    $("reply-hint").textContent = c.customerLeft ? "The customer has left the conversation." :
-      S.mode === "note" ? "Only your team sees internal notes." : "Sent by " + (CHANNEL[c.channel] || c.channel) + ".";
+    $("reply-hint").textContent = mode === "note" ? "Only your team sees internal notes." :
+      !replyable ? "This conversation takes no more replies: choose Internal note to keep what you wrote." :
+      c.customerLeft ? "The customer has left: a reply may not be read." : "Sent by " + (CHANNEL[c.channel] || c.channel) + ".";
     renderMessages(); renderTyping(); renderCustomer(c); renderFiles();
   }
 
   // ---- files for the next reply: uploaded as soon as chosen, sent by id with the reply ---------
   function canAttach(c) {
-    return !!c && (S.mode === "note" ? c.state === "assigned" || c.state === "wrapup"
+    return !!c && (modeOf(c) === "note" ? c.state === "assigned" || c.state === "wrapup"
                                      : c.state === "assigned" && c.channel === "email");
   }
   function size(bytes) {
@@ -500,17 +503,27 @@
   });
 
   // ---- composer -------------------------------------------------------------------------------------
-  function setMode(mode) {
-    S.mode = mode;
+  // Each conversation has its own composer mode: Reply unless the agent chose a note for it, or
+  // it can take no reply and the agent has not typed one. No mode carries over to the next.
+  function canReply(c) { return c.state === "assigned" && c.channel !== "voicemail"; }
+  function modeOf(c) {
+    return S.modes[c.id] || (canReply(c) ? "reply" : "note");
+  }
+  function showMode(mode) {
     $("composer").querySelectorAll(".tab").forEach(function (t) {
       var on = t.getAttribute("data-mode") === mode;
       t.classList.toggle("active", on); t.setAttribute("aria-selected", String(on));
     });
     $("composer").classList.toggle("noting", mode === "note");
+    $("send-btn").textContent = mode === "note" ? "Add note" : "Send reply";
     $("reply").placeholder = mode === "note" ? "Write an internal note\u2026" : "Type a reply\u2026 (/ for canned responses)";
   }
   $("composer").querySelectorAll(".tab").forEach(function (t) {
-    t.addEventListener("click", function () { setMode(t.getAttribute("data-mode")); renderConversation(); $("reply").focus(); });
+    t.addEventListener("click", function () {
+      var c = S.convs.get(S.selected);
+      if (c) S.modes[c.id] = t.getAttribute("data-mode");
+      renderConversation(); $("reply").focus();
+    });
   });
   var cannedIndex = 0;
   function cannedMatches() {
@@ -543,7 +556,7 @@
   $("reply").addEventListener("input", function () {
     cannedIndex = 0; renderCanned();
     var c = S.convs.get(S.selected);
-    if (c && S.mode === "reply" && c.state === "assigned" && c.channel === "chat" && Date.now() - lastTyping > 3000) {
+    if (c && modeOf(c) === "reply" && c.state === "assigned" && c.channel === "chat" && Date.now() - lastTyping > 3000) {
       lastTyping = Date.now();
       api("POST", "/api/interactions/" + c.id + "/typing");
     }
@@ -564,7 +577,8 @@
     var files = c && canAttach(c) ? S.files[c.id] || [] : [];
     if (!c || (!body && !files.length)) return;
     if (files.some(function (f) { return !f.id; })) { toast("Wait until the files have uploaded.", "bad"); return; }
-    var internal = S.mode === "note";
+    var internal = modeOf(c) === "note";
+    if (!internal && !canReply(c)) { toast("This conversation takes no more replies.", "bad"); return; }
     var pending = {client_id: newId(), body: body, direction: internal ? "internal" : "outbound",
                    status: "pending", author: S.me.display_name, created_at: new Date().toISOString(),
                    attachments: files.map(function (f) { return {filename: f.name, content_type: ""}; })};
@@ -606,15 +620,26 @@
       $("transfer-dialog").close(); dropConv(c.id); renderAll(); toast("Transferred.");
     });
   });
+  // Ending is asked first: one stray click would close the customer's conversation.
   $("end-btn").addEventListener("click", function () {
     var c = S.convs.get(S.selected);
+    if (!c) return;
+    $("end-question").textContent = "End the conversation with " + c.customer.name + "?" +
+      (c.channel === "chat" ? " They will see that the chat has ended." : "");
+    $("end-dialog").showModal();
+  });
+  $("end-cancel").addEventListener("click", function () { $("end-dialog").close(); });
+  $("end-form").addEventListener("submit", function (e) {
+    e.preventDefault();
+    var c = S.convs.get(S.selected);
+    $("end-dialog").close();
     if (!c) return;
     api("POST", "/api/interactions/" + c.id + "/complete").then(function (r) { if (!r.ok) toast(failed(r), "bad"); });
   });
 
   // ---- keyboard and clock ---------------------------------------------------------------------------
   document.addEventListener("keydown", function (e) {
-    if (!loggedIn || $("transfer-dialog").open) return;
+    if (!loggedIn || $("transfer-dialog").open || $("end-dialog").open) return;
     if (e.altKey && /^[1-9]$/.test(e.key)) {
       var ids = Array.from(S.convs.keys()), id = ids[Number(e.key) - 1];
       if (id) { e.preventDefault(); select(id); }

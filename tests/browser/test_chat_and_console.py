@@ -62,6 +62,13 @@ async def test_a_chat_from_first_message_to_wrap_up(
     await expect(customer.widget.locator(".mark.read").last).to_be_visible()
 
     await ana.page.get_by_role("button", name="End conversation").click()
+    ending = ana.page.locator("#end-dialog")
+    await expect(ending).to_contain_text("End the conversation with Priya Natarajan?")
+    await ending.get_by_role("button", name="Keep it open").click()  # asked first: nothing ends
+    await expect(ending).to_be_hidden()
+    await expect(customer.status).to_contain_text("You are chatting with Ana Alvarez")
+    await ana.page.get_by_role("button", name="End conversation").click()
+    await ending.get_by_role("button", name="End it").click()
     await expect(customer.widget.locator(".ended")).to_contain_text("This conversation has ended")
     wrapup = ana.page.locator("#wrapup")
     await expect(wrapup).to_be_visible()
@@ -150,3 +157,55 @@ async def test_a_rejected_offer_goes_to_the_next_agent(
     await expect(first.offers).to_have_count(0)
     await second.page.keyboard.press("a")
     await expect(second.message("Anyone?")).to_be_visible()
+
+
+async def test_after_a_wrap_up_the_next_conversation_opens_on_reply(
+    people: People, base_url: str, agents: dict[str, str]
+) -> None:
+    """A new user's reply once became an internal note: the composer kept the note mode of the
+    conversation wrapped up before. Each conversation now opens on Reply when it can take one,
+    and a note looks and says it is one."""
+    first = Customer(await people("first"), base_url)
+    await first.start("Ada", "Sales", "First question")
+    ana = Agent(await people("ana"), base_url)
+    await ana.log_in(agents["ana"])
+    await ana.accept()
+    await ana.page.get_by_role("button", name="End conversation").click()
+    await ana.page.locator("#end-dialog").get_by_role("button", name="End it").click()
+    wrapup = ana.page.locator("#wrapup")
+    await expect(wrapup).to_be_visible()
+    send = ana.page.locator("#send-btn")
+    await expect(send).to_have_text("Add note")  # it takes no reply: a note, and it says so
+    await expect(ana.page.locator("#reply-hint")).to_have_text("Only your team sees internal notes.")
+    await wrapup.get_by_label("Disposition").select_option("sales_interest")
+    await wrapup.get_by_role("button", name="Done").click()
+
+    second = Customer(await people("second"), base_url)
+    await second.start("Bea", "Sales", "Second question")
+    await expect(ana.offers.first).to_contain_text("Bea")
+    await ana.accept()
+    await expect(send).to_have_text("Send reply")
+    await ana.reply("Here is your answer")
+    await expect(second.message("Here is your answer")).to_be_visible()
+
+
+async def test_a_customer_who_ends_the_chat_sees_it_ended_and_the_agent_is_told(
+    people: People, base_url: str, agents: dict[str, str]
+) -> None:
+    customer = Customer(await people("customer"), base_url)
+    await customer.start("Cal", "Sales", "Just one question")
+    ana = Agent(await people("ana"), base_url)
+    await ana.log_in(agents["ana"])
+    await ana.accept()
+    await expect(customer.status).to_contain_text("You are chatting with Ana Alvarez")
+    customer.page.once("dialog", lambda dialog: asyncio.ensure_future(dialog.accept()))
+    await customer.widget.get_by_role("button", name="End chat").click()
+    await expect(customer.widget.locator(".ended")).to_contain_text("This conversation has ended")
+    await expect(customer.status).to_have_text("Conversation ended")
+    await expect(customer.widget.locator(".compose")).to_be_hidden()
+    await expect(ana.page.locator("#reply-hint")).to_have_text(
+        "The customer has left: a reply may not be read.")
+    # After a reload too: the chat the customer ended stays ended for them.
+    await customer.page.reload()  # the widget opens as it was left
+    await expect(customer.widget.locator(".ended")).to_be_visible()
+    await expect(customer.status).to_have_text("Conversation ended")
