@@ -11,6 +11,7 @@ from typing import Any
 
 import asyncpg
 
+from contactcenter.identity import SHOWN_ADDRESS_SQL, shown_name
 from contactcenter.notices import InteractionInfo
 from contactcenter.settings import FileConfig
 
@@ -93,6 +94,7 @@ _INTERACTION = """
     SELECT i.id, i.channel, i.state, i.priority, i.subject, i.customer_id, i.agent_id,
            i.created_at, i.queued_at, i.offered_at, i.answered_at, i.ended_at, i.disposition,
            i.wrapup_notes, q.name AS queue, q.label AS queue_label, c.display_name AS customer_name,
+           """ + SHOWN_ADDRESS_SQL + """ AS customer_address,
            u.display_name AS agent_name,
            (SELECT d.deadline FROM routing_decisions d WHERE d.interaction_id = i.id
             AND d.kind = 'Offered' ORDER BY d.id DESC LIMIT 1) AS offer_deadline,
@@ -116,7 +118,8 @@ def _interaction_summary(row: asyncpg.Record, config: FileConfig) -> dict[str, A
         "priority": row["priority"],
         "subject": row["subject"],
         "queue": {"name": row["queue"], "label": row["queue_label"] or row["queue"]},
-        "customer": {"id": row["customer_id"], "name": row["customer_name"] or "Customer"},
+        "customer": {"id": row["customer_id"],
+                     "name": shown_name(row["customer_name"], row["customer_address"])},
         "agent": None if row["agent_id"] is None else {"id": row["agent_id"],
                                                        "name": row["agent_name"]},
         "created_at": iso(row["created_at"]),
@@ -179,7 +182,9 @@ async def customer(
            WHERE i.customer_id = $1 ORDER BY i.id DESC LIMIT 100""", customer_id)
     return {
         "id": row["id"],
-        "name": row["display_name"] or "Customer",
+        "name": shown_name(row["display_name"], next(
+            (i["address"] for kind in ("phone", "email") for i in identities
+             if i["kind"] == kind), None)),
         "created_at": iso(row["created_at"]),
         "company": row["company"],
         "tags": list(row["tags"]),
@@ -257,8 +262,10 @@ async def latest_chat(conn: asyncpg.Connection, workspace_id: int,
                       customer_id: int) -> asyncpg.Record | None:
     """The customer's most recent chat conversation, open or not."""
     row: asyncpg.Record | None = await conn.fetchrow(
-        """SELECT i.id, i.state, u.display_name AS agent_name FROM interactions i
-           LEFT JOIN users u ON u.id = i.agent_id
+        """SELECT i.id, i.state, u.display_name AS agent_name,
+                  EXISTS (SELECT 1 FROM event_log e WHERE e.interaction_id = i.id
+                          AND e.kind = 'customer.left') AS customer_left
+           FROM interactions i LEFT JOIN users u ON u.id = i.agent_id
            WHERE i.workspace_id = $1 AND i.customer_id = $2 AND i.channel = 'chat'
            ORDER BY i.id DESC LIMIT 1""", workspace_id, customer_id)
     return row
@@ -273,7 +280,9 @@ async def visitor_state(conn: asyncpg.Connection, workspace_id: int,
     if chat is not None:
         conversation = {
             "interaction_id": chat["id"],
-            "state": _customer_state(chat["state"]),
+            # The customer who ended the chat sees it ended, though the agent may still write
+            # up the conversation.
+            "state": "closed" if chat["customer_left"] else _customer_state(chat["state"]),
             "agent": chat["agent_name"] if chat["state"] in ("assigned", "wrapup", "closed")
             else None,
             "messages": await messages(conn, chat["id"], include_internal=False),

@@ -16,7 +16,7 @@ from contactcenter.actions.timeline import add_event
 from contactcenter.core import Core
 from contactcenter.errors import Conflict, InputError, NotFound
 from contactcenter.events import Event
-from contactcenter.feeds import Notice, user_feed
+from contactcenter.feeds import Notice, customer_feed, user_feed
 
 PRESENCES = ("available", "away", "offline")
 WorkRequest = Literal["offer.accept", "offer.reject", "interaction.completed",
@@ -27,7 +27,8 @@ MAX_REASON_CHARS = 200
 async def _interaction(conn: asyncpg.Connection, workspace_id: int, interaction_id: int) -> Any:
     """The interaction's state and agent, locked for this transaction; 404 if not ours."""
     row = await conn.fetchrow(
-        """SELECT state, agent_id, channel FROM interactions WHERE id = $1 AND workspace_id = $2
+        """SELECT state, agent_id, channel, customer_id FROM interactions
+           WHERE id = $1 AND workspace_id = $2
            FOR UPDATE""", interaction_id, workspace_id)
     if row is None:
         raise NotFound("no_such_interaction", f"no interaction {interaction_id}")
@@ -77,9 +78,12 @@ async def customer_left(core: Core, workspace_id: int, interaction_id: int) -> N
         logged = await events.record(conn, Event(
             "customer.left", workspace_id, interaction_id=interaction_id))
     await events.publish(core.redis, [logged])
+    told = [Notice(customer_feed(workspace_id, row["customer_id"]), {
+        "kind": "closed", "interaction_id": interaction_id})] if row["channel"] == "chat" else []
     if row["agent_id"] is not None and row["state"] in ("assigned", "wrapup"):
-        await feeds.push(core.redis, [Notice(user_feed(workspace_id, row["agent_id"]), {
-            "kind": "customer_left", "interaction_id": interaction_id})])
+        told.append(Notice(user_feed(workspace_id, row["agent_id"]), {
+            "kind": "customer_left", "interaction_id": interaction_id}))
+    await feeds.push(core.redis, told)
 
 
 async def transfer(core: Core, workspace_id: int, user_id: int, interaction_id: int, *,
