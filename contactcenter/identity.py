@@ -4,11 +4,13 @@ wrote their number or email. Pure functions: no I/O.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import re
 from typing import Literal
 
 import phonenumbers
+from phonenumbers import geocoder
 
 IdentityKind = Literal["phone", "email", "chat", "twilio_client"]
 
@@ -86,3 +88,24 @@ def identity_kind_for(channel: str, address: str) -> IdentityKind:
     if channel == "email":
         return "email"
     return "chat"
+
+
+def shown_name(display_name: str | None, address: str | None) -> str:
+    """How a customer is called on every page: their name, else their number as people write
+    it with the place phonenumbers knows ("+1 415-555-0100, San Francisco, CA"), else their
+    email address: a row that says only "Customer" tells an agent nothing."""
+    if display_name:
+        return display_name
+    if address and address.startswith("+"):
+        with contextlib.suppress(phonenumbers.NumberParseException):
+            number = phonenumbers.parse(address)
+            place = geocoder.description_for_number(number, "en")
+            written = phonenumbers.format_number(number,
+                                                 phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+            return f"{written}, {place}" if place else written
+    return address or "Customer"
+
+
+# An address of the customer `c` to call them by until a name is known: a number first.
+SHOWN_ADDRESS_SQL = """(SELECT ci.address FROM customer_identities ci WHERE ci.customer_id = c.id
+                        AND ci.kind IN ('phone', 'email') ORDER BY ci.kind DESC, ci.id LIMIT 1)"""

@@ -13,7 +13,7 @@ from contactcenter.core import Core
 from contactcenter.crm.attributes import checked_attributes
 from contactcenter.errors import Conflict, InputError, NotFound
 from contactcenter.events import Event
-from contactcenter.identity import IdentityKind, InvalidAddress, normalize_address
+from contactcenter.identity import IdentityKind, InvalidAddress, normalize_address, shown_name
 
 MAX_PAGE = 200
 # A merge moves every row of these tables that points at the merged customer.
@@ -31,7 +31,10 @@ class CustomerPatch:
 
 
 def _summary(row: asyncpg.Record) -> dict[str, Any]:
-    return {"id": row["id"], "name": row["display_name"] or "Customer",
+    addresses = dict(zip(row["identity_kinds"] or [], row["identity_addresses"] or [],
+                         strict=True))
+    return {"id": row["id"],
+            "name": shown_name(row["display_name"], addresses.get("phone", addresses.get("email"))),
             "company": row["company"], "tags": list(row["tags"]),
             "attributes": dict(row["attributes"]),
             "identities": [{"kind": k, "address": a} for k, a in zip(

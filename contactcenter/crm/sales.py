@@ -14,6 +14,7 @@ from contactcenter.core import Core
 from contactcenter.crm.members import require_member
 from contactcenter.errors import Conflict, InputError, NotFound
 from contactcenter.events import Event, LoggedEvent
+from contactcenter.identity import SHOWN_ADDRESS_SQL, shown_name
 from contactcenter.settings import FileConfig, StageConfig
 
 LEAD_STATUSES = ("new", "qualified", "disqualified", "converted")
@@ -180,12 +181,13 @@ async def board(conn: asyncpg.Connection, config: FileConfig,
                 workspace_id: int) -> list[dict[str, Any]]:
     """The pipeline by stage, in the configured order: count, total and each opportunity."""
     rows = await conn.fetch(
-        """SELECT o.*, c.display_name AS customer FROM opportunities o
-           JOIN customers c ON c.id = o.customer_id
+        """SELECT o.*, c.display_name AS customer, """ + SHOWN_ADDRESS_SQL + """ AS address
+           FROM opportunities o JOIN customers c ON c.id = o.customer_id
            WHERE o.workspace_id = $1 ORDER BY o.expected_close NULLS LAST, o.id""", workspace_id)
     columns = []
     for s in config.sales.stages:
-        items = [{**opportunity_view(r), "customer": r["customer"]} for r in rows
+        items = [{**opportunity_view(r), "customer": shown_name(r["customer"], r["address"])}
+                 for r in rows
                  if r["stage"] == s.name]
         columns.append({"stage": s.name, "label": s.label or s.name.title(),
                         "outcome": s.outcome, "count": len(items),

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 import asyncpg
 
+from contactcenter.identity import SHOWN_ADDRESS_SQL, shown_name
 from contactcenter.settings import Channel, FileConfig, QueueConfig
 from contactcenter.stats import history
 from contactcenter.stats.figures import Tally, figures, occupancy, staffing
@@ -35,7 +36,8 @@ _AGENTS = """
 
 _OPEN = """
     SELECT i.id, i.channel, i.state, q.name AS queue, i.agent_id, i.queued_at, i.answered_at,
-           i.wrapup_at, i.priority, c.display_name AS customer
+           i.wrapup_at, i.priority, c.display_name AS customer,
+           """ + SHOWN_ADDRESS_SQL + """ AS customer_address
     FROM interactions i JOIN queues q ON q.id = i.queue_id
     JOIN customers c ON c.id = i.customer_id
     WHERE i.workspace_id = $1 AND i.state IN ('queued', 'offered', 'assigned', 'wrapup')
@@ -122,7 +124,8 @@ async def board(conn: asyncpg.Connection, workspace_id: int, config: FileConfig,
     waiting: list[dict[str, Any]] = []
     for r in open_rows:
         item = {"id": r["id"], "channel": r["channel"], "state": r["state"], "queue": r["queue"],
-                "customer": r["customer"], "priority": r["priority"],
+                "customer": shown_name(r["customer"], r["customer_address"]),
+                "priority": r["priority"],
                 "queued_at": r["queued_at"].isoformat(),
                 "answered_at": r["answered_at"] and r["answered_at"].isoformat(),
                 "wrapup_at": r["wrapup_at"] and r["wrapup_at"].isoformat(),

@@ -14,6 +14,7 @@ from contactcenter.identity import (
     identity_kind_for,
     normalize_email,
     normalize_phone,
+    shown_name,
 )
 from contactcenter.web.bodies import EMAIL_PATTERN
 
@@ -81,3 +82,15 @@ def test_the_documented_email_pattern_is_what_is_taken(text: str) -> None:
     except InvalidAddress:
         taken = False
     assert documented == taken, text
+
+
+@pytest.mark.parametrize(("name", "address", "shown"), [
+    ("Ana", "+14155550100", "Ana"),
+    (None, "+14155550100", "+1 415-555-0100, San Francisco, CA"),
+    ("", "+442079460000", "+44 20 7946 0000, London"),
+    (None, "lee@example.com", "lee@example.com"),
+    (None, None, "Customer"),
+])
+def test_a_customer_without_a_name_is_shown_by_number_and_place(
+        name: str | None, address: str | None, shown: str) -> None:
+    assert shown_name(name, address) == shown
