@@ -105,9 +105,12 @@ async def link_interaction(conn: asyncpg.Connection, workspace_id: int, user_id:
 async def change(core: Core, workspace_id: int, user_id: int, case_id: int, *,
                  status: str | None = None, priority: str | None = None,
                  owner_user_id: int | None = None, category: str | None = None,
-                 team: str | None = None) -> None:
-    """Status, priority, owner, category, team. Pending stops the resolution clock; leaving
-    pending (or reopening) starts it again; a new priority brings its own targets."""
+                 team: str | None = None, subject: str | None = None) -> None:
+    """Status, priority, owner, category, team, subject (the title the customer sees on the
+    status page). Pending stops the resolution clock; leaving pending (or reopening) starts
+    it again; a new priority brings its own targets."""
+    if subject is not None and not subject.strip():
+        raise InputError("empty_subject", "a case needs a subject")
     if status is not None and status not in STATUSES:
         raise InputError("bad_status", f"status must be one of: {', '.join(STATUSES)}")
     if priority is not None and priority not in CASE_PRIORITIES:
@@ -156,6 +159,8 @@ async def change(core: Core, workspace_id: int, user_id: int, case_id: int, *,
             fields["category"] = category.strip()[:100]
         if team is not None:
             fields["team"] = team
+        if subject is not None:
+            fields["subject"] = subject.strip()[:200]
         if not fields:
             return
         fields["resolution_used_seconds"] = clock.used

@@ -21,7 +21,6 @@ async def apply_disposition(conn: asyncpg.Connection, config: FileConfig, worksp
         return {"case_id": interaction["case_id"]}, []  # already linked: wrap-up again
     if interaction["lead_id"] is not None and action == "create_lead":
         return {"lead_id": interaction["lead_id"]}, []
-    title = _title(interaction, notes)
     if action == "update_case":
         case_id = case_id or await conn.fetchval(
             """SELECT id FROM cases WHERE customer_id = $1 AND status <> 'closed'
@@ -36,12 +35,13 @@ async def apply_disposition(conn: asyncpg.Connection, config: FileConfig, worksp
                          "case_id")
     if action == "open_case":
         opened, logged = await cases.open_case(
-            conn, config, workspace_id, user_id, interaction["customer_id"], title,
+            conn, config, workspace_id, user_id, interaction["customer_id"],
+            _public_title(interaction),
             team=interaction["queue"], owner_user_id=user_id, interaction_id=interaction["id"])
         return {"case_id": opened}, [logged]
     if action == "create_lead":
         lead, logged = await sales.create_lead(
-            conn, workspace_id, user_id, interaction["customer_id"], title,
+            conn, workspace_id, user_id, interaction["customer_id"], _title(interaction, notes),
             interaction_id=interaction["id"], source_channel=interaction["channel"],
             owner_user_id=user_id, notes=notes)
         return {"lead_id": lead}, [logged]
@@ -49,7 +49,19 @@ async def apply_disposition(conn: asyncpg.Connection, config: FileConfig, worksp
 
 
 def _title(interaction: asyncpg.Record, notes: str) -> str:
-    """The email's subject, else the first line of the agent's notes, else what it was."""
+    """A lead's (seen by staff only): the email's subject, else the first line of the agent's
+    notes, else what it was."""
     first_line = notes.strip().split("\n", 1)[0][:120]
-    return (interaction["subject"] or first_line
-            or f"{interaction['channel'].title()} of {interaction['created_at']:%Y-%m-%d}")
+    return interaction["subject"] or first_line or _public_title(interaction)
+
+
+_CHANNELS = {"sms": "SMS", "chat": "Chat", "email": "Email", "voice": "Call",
+             "voicemail": "Voicemail"}
+
+
+def _public_title(interaction: asyncpg.Record) -> str:
+    """A case's: the customer sees it on the status page, so never the agent's private notes
+    (those stay on the interaction, linked to the case): the email's subject, else what it was
+    and when. Staff can retitle the case."""
+    kind = _CHANNELS.get(interaction["channel"], interaction["channel"])
+    return interaction["subject"] or f"{kind} of {interaction['created_at']:%d %b %Y}"

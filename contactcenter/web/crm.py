@@ -303,6 +303,8 @@ class CaseChanges(RequestBody):
     category: str | None = Field(default=None, max_length=100)
     team: QueueName | None = None
     link_interaction: RowRef | None = Field(default=None, description="link another interaction")
+    subject: str | None = Field(default=None, max_length=200, pattern=NOT_BLANK,
+                                description="the title the customer sees on the status page")
 
 
 @routes.route("POST", "/api/cases", body=NewCase, summary="Open a case (SLA clocks start)",
@@ -383,7 +385,7 @@ async def get_case(request: web.Request) -> web.Response:
 
 @routes.route("PATCH", "/api/cases/{case_id}", body=CaseChanges,
               summary="Change status (pending stops the resolution clock), priority, owner, "
-                      "category or team, or link an interaction",
+                      "category, team or subject (public), or link an interaction",
               responses={200: Response("the case", _OBJECT), 400: Response("a bad value"),
                          **_AUTH, 404: Response("no such case"),
                          409: Response("a status change the workflow does not allow, or "
@@ -396,7 +398,8 @@ async def patch_case(request: web.Request) -> web.Response:
     await _may_change(request, session, "cases", case_id, "case", body.owner_user_id)
     await cases.change(core, session.workspace_id, session.user_id, case_id,
                        status=body.status, priority=body.priority,
-                       owner_user_id=body.owner_user_id, category=body.category, team=body.team)
+                       owner_user_id=body.owner_user_id, category=body.category, team=body.team,
+                       subject=body.subject)
     if body.link_interaction is not None:
         async with core.pool.acquire() as conn, conn.transaction():
             logged = await cases.link_interaction(conn, session.workspace_id, session.user_id,

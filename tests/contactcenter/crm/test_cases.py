@@ -5,6 +5,7 @@ case from a link."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from aiohttp.test_utils import TestClient
@@ -65,8 +66,12 @@ async def test_wrapup_opens_a_case_and_the_conversation_moves_its_sla(
     assert done.status == 202
     case_id = (await done.json())["case_id"]
     case = await _case(client, case_id)
-    assert (case["subject"], case["status"], case["team"]) == (
-        "Invoice 1042 charged twice", "new", "support")
+    # The customer sees the subject on the status page: never the agent's private notes.
+    assert re.fullmatch(r"Chat of \d\d \w{3} \d{4}", case["subject"]), case["subject"]
+    assert (case["status"], case["team"]) == ("new", "support")
+    retitled = await client.patch(f"/api/cases/{case_id}", headers=headers,
+                                  json={"subject": "Invoice 1042 charged twice"})
+    assert (await retitled.json())["subject"] == "Invoice 1042 charged twice"
     assert [i["id"] for i in case["interactions"]] == [iid]
     assert _timer(case, "first_response")["state"] == "met"  # Bo answered in the chat
     resolution = _timer(case, "resolution")
