@@ -7,12 +7,12 @@ import argparse
 import asyncio
 import getpass
 import json
-import logging
 import math
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from contactcenter import logs
 from contactcenter.actions import add_user
 from contactcenter.actions.users import ROLES, NewUser, check_new_user
 from contactcenter.demo import demo_banner, demo_settings, seed_demo
@@ -236,10 +236,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    # pgserver logs every initdb and pg_ctl line at INFO; only its problems matter to a user.
-    logging.getLogger("pgserver").setLevel(logging.WARNING)
+    logs.configure()
     try:
         settings = load_settings()
         command: Command = args.func

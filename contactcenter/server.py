@@ -25,6 +25,7 @@ import asyncpg
 import uvloop
 from aiohttp import web
 
+from contactcenter import logs
 from contactcenter.actions import sync_workspace
 from contactcenter.core import Core, connect_redis
 from contactcenter.embedded import embedded_services
@@ -158,7 +159,7 @@ def _check_port_shareable(host: str, port: int) -> None:
 def _worker_main(
     settings: Settings, endpoints: Endpoints, host: str, port: int, ready: EventType
 ) -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logs.configure()
     try:
         uvloop.run(_serve_until_signal(settings, endpoints, host, port, reuse_port=True,
                                         on_listening=ready.set))
