@@ -51,6 +51,13 @@ async def _conversation(conn: asyncpg.Connection, workspace_id: int, interaction
         row["their_address"])
 
 
+def _sends(core: Core, channel: str) -> bool:
+    """Whether this server can deliver a reply on the channel (a reply it cannot send would sit
+    "queued" for ever)."""
+    channels = core.config.channels
+    return {"sms": channels.sms.enabled, "email": channels.email.enabled}.get(channel, True)
+
+
 def check_client_id(client_id: str | None) -> None:
     if client_id is not None and not 0 < len(client_id) <= MAX_CLIENT_ID_CHARS:
         raise InputError("bad_client_id", f"client_id must be 1-{MAX_CLIENT_ID_CHARS} characters")
@@ -88,6 +95,10 @@ async def send_message(
         if not internal and conv.state != "assigned":
             raise Conflict("conversation_ended",
                            "the conversation has ended; you can still add an internal note")
+        if not internal and not _sends(core, conv.info.channel):
+            raise Conflict("channel_not_enabled", f"{conv.info.channel} is not set up on this "
+                           "server, so a reply cannot go: reach the customer another way, and "
+                           "keep notes here")
         if attachments and not internal and conv.info.channel not in _FILE_CHANNELS:
             raise Conflict("files_not_sent_here", f"files cannot be sent by "
                            f"{conv.info.channel}; add them to an internal note for your team")

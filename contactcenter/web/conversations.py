@@ -97,8 +97,9 @@ async def get_interaction(request: web.Request) -> web.Response:
     responses={201: Response("stored (and, on chat, delivered)", _OBJECT),
                400: Response("empty or too long"), 401: Response("not logged in"),
                403: Response("missing CSRF token"), 404: Response("no such interaction"),
-               409: Response("not assigned to you, the conversation has ended, or a file "
-                             "named is not waiting to be sent on it")},
+               409: Response("not assigned to you, the conversation has ended, a file "
+                             "named is not waiting to be sent on it, or the channel is not "
+                             "set up on this server")},
 )
 async def post_message(request: web.Request) -> web.Response:
     session = await require_session(request)

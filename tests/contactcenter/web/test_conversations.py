@@ -175,3 +175,26 @@ async def test_the_customer_panel_shows_every_channel(
     assert [(i["channel"], i["last_message"]) for i in customer["interactions"]] == [
         ("voice", ""), ("sms", "charged twice")]
     assert (await client.get("/api/customers/999999")).status == 404
+
+
+async def test_a_reply_on_a_channel_this_server_cannot_send_is_refused_in_words(
+    client: TestClient[Any, Any], core: Core, workspace_id: int, agent: str
+) -> None:
+    """Without Twilio set up, an SMS reply used to sit "queued" for ever; now the agent is told,
+    and a note still goes."""
+    assert not core.config.channels.sms.enabled
+    headers = {"X-CSRF-Token": await login(client, agent, PASSWORD)}
+    await client.put("/api/me/presence", json={"presence": "available"}, headers=headers)
+    text = await receive_inbound(core, InboundMessage(
+        workspace_id=workspace_id, channel="sms", sender="+14155550123", body="hello?",
+        provider_message_id="SM-off-1", queue="sales"))
+    iid = text.interaction_id
+    await eventually(lambda: state_is(core, iid, "offered"))
+    await client.post(f"/api/interactions/{iid}/accept", headers=headers)
+    await eventually(lambda: state_is(core, iid, "assigned"))
+    url = f"/api/interactions/{iid}/messages"
+    refused = await client.post(url, json={"body": "Hi!"}, headers=headers)
+    assert (refused.status, (await refused.json())["error"]) == (409, "channel_not_enabled")
+    note = await client.post(url, json={"body": "texted back by phone", "internal": True},
+                             headers=headers)
+    assert note.status == 201
