@@ -180,4 +180,6 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/console", page("console.html"))
     # The opportunity board (the console links to it); its data comes from the API.
     app.router.add_get("/pipeline", page("pipeline.html"))
+    app.router.add_get("/customers", page("customers.html"))
+    app.router.add_get("/customers/{customer_id:[0-9]+}", page("customer.html"))
     app.router.add_get("/console/ws", console_socket)

@@ -15,7 +15,8 @@ MAX_PAGE = 200
 _TIMELINE = """
     SELECT * FROM (
         SELECT 'interaction' AS kind, i.id, i.created_at AS at,
-               initcap(i.channel) || ' in ' || q.label AS title,
+               CASE i.channel WHEN 'sms' THEN 'SMS' WHEN 'voice' THEN 'Call'
+                              ELSE initcap(i.channel) END || ' in ' || q.label AS title,
                i.state || coalesce(' · ' || i.disposition, '') AS detail, i.id AS interaction_id
         FROM interactions i JOIN queues q ON q.id = i.queue_id WHERE i.customer_id = $1
       UNION ALL
@@ -23,7 +24,8 @@ _TIMELINE = """
                m.id, m.created_at,
                CASE m.direction WHEN 'inbound' THEN 'From the customer'
                                 WHEN 'internal' THEN 'Internal note'
-                                ELSE 'To the customer' END || ' (' || m.channel || ')',
+                                ELSE 'To the customer' END
+                 || ' (' || CASE m.channel WHEN 'sms' THEN 'SMS' ELSE m.channel END || ')',
                left(m.body, 280), m.interaction_id
         FROM messages m JOIN interactions i ON i.id = m.interaction_id
         WHERE i.customer_id = $1

@@ -1,0 +1,100 @@
+"""The customer directory and a customer's record in a real Chromium: a supervisor finds a
+customer by part of a phone number, opens the record, edits it, merges a duplicate and undoes
+the merge."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from playwright.async_api import Page, expect
+
+from contactcenter.actions import add_user, receive_inbound
+from contactcenter.actions.users import NewUser
+from contactcenter.core import Core
+from contactcenter.models import InboundMessage
+from tests.browser.conftest import People
+from tests.conftest import PASSWORD
+
+pytestmark = pytest.mark.browser
+
+DOCS = Path(__file__).resolve().parents[2] / "docs"
+
+
+async def _signed_in(people: People, base_url: str, core: Core, workspace_id: int,
+                     path: str) -> Page:
+    await add_user(core, workspace_id, NewUser("sam@example.com", "Sam Supervisor", "supervisor",
+                                               PASSWORD, {}))
+    page = await people("sam")
+    await page.goto(base_url + path)
+    await page.get_by_label("Email", exact=True).fill("sam@example.com")
+    await page.get_by_label("Password").fill(PASSWORD)
+    await page.get_by_role("button", name="Sign in").click()
+    return page
+
+
+async def test_find_a_customer_edit_the_record_merge_a_duplicate_and_undo(
+    people: People, base_url: str, core: Core, workspace_id: int
+) -> None:
+    texted = await receive_inbound(core, InboundMessage(
+        workspace_id=workspace_id, channel="sms", sender="+14155550142", sender_name="Maria Lopez",
+        body="Where is my order?", provider_message_id="SM-dir-1", queue="sales"))
+    mailed = await receive_inbound(core, InboundMessage(
+        workspace_id=workspace_id, channel="email", sender="maria.lopez@example.com",
+        sender_name="Maria Lopez", body="Any news on order 1042?", subject="Order 1042",
+        provider_message_id="<dir-2@example.com>", queue="sales"))
+    await receive_inbound(core, InboundMessage(
+        workspace_id=workspace_id, channel="sms", sender="+14155550199", sender_name="Bo Berg",
+        body="Hello", provider_message_id="SM-dir-3", queue="sales"))
+    page = await _signed_in(people, base_url, core, workspace_id, "/customers")
+
+    # By part of the number, as a person types it.
+    await page.get_by_label("Name, phone or email").fill("555 0142")
+    await page.get_by_role("button", name="Search").click()
+    rows = page.locator("#rows tr")
+    await expect(rows).to_have_count(1)
+    await expect(rows.first).to_contain_text("Maria Lopez")
+    await rows.first.get_by_role("link", name="Maria Lopez").click()
+    await expect(page.locator("#name")).to_have_text("Maria Lopez")
+    await expect(page.locator("#identities")).to_contain_text("+14155550142")
+    await expect(page.locator("#timeline")).to_contain_text("Where is my order?")
+
+    details = page.locator("#details")
+    await details.get_by_label("Company").fill("Lopez Outdoor")
+    await details.get_by_label("Tags (comma between)").fill("vip, tents")
+    await details.get_by_role("button", name="Save").click()
+    await expect(page.locator("#toasts")).to_contain_text("Saved.")
+    async with core.pool.acquire() as conn:
+        tags = await conn.fetchval("SELECT tags FROM customers WHERE id = $1", texted.customer_id)
+    assert sorted(tags) == ["tents", "vip"]
+
+    duplicate = page.locator("#duplicates li", has_text="Maria Lopez")
+    await expect(duplicate).to_be_visible()
+    page.once("dialog", lambda dialog: dialog.accept())
+    await duplicate.get_by_role("button", name="Merge Maria Lopez into this record").click()
+    await expect(page.locator("#identities")).to_contain_text("maria.lopez@example.com")
+    await expect(page.locator("#timeline")).to_contain_text("Any news on order 1042?")
+    await page.screenshot(path=str(DOCS / "customer-page.png"), full_page=True)
+    await page.locator("#toasts").get_by_role("button", name="Undo").click()
+    await expect(page.locator("#toasts")).to_contain_text("Merge undone.")
+    await expect(page.locator("#identities")).not_to_contain_text("maria.lopez@example.com")
+    async with core.pool.acquire() as conn:
+        merged_into = await conn.fetchval("SELECT merged_into FROM customers WHERE id = $1",
+                                          mailed.customer_id)
+    assert merged_into is None
+
+
+async def test_a_refused_change_is_said_in_words(
+    people: People, base_url: str, core: Core, workspace_id: int
+) -> None:
+    texted = await receive_inbound(core, InboundMessage(
+        workspace_id=workspace_id, channel="sms", sender="+14155550177", body="hi",
+        provider_message_id="SM-dir-4", queue="sales"))
+    page = await _signed_in(people, base_url, core, workspace_id, f"/customers/{texted.customer_id}")
+    # No name yet: the record is called by its number and place.
+    await expect(page.locator("#name")).to_have_text("+1 415-555-0177, San Francisco, CA")
+    add = page.locator("#add-identity")
+    await add.get_by_label("Kind").select_option("phone")
+    await add.get_by_label("Number or address").fill("not a number")
+    await add.get_by_role("button", name="Add").click()
+    await expect(page.locator("#toasts")).to_contain_text("is not a phone number")
