@@ -662,9 +662,8 @@
     });
     document.querySelectorAll(".waited").forEach(function (el) { el.textContent = clock(since(el.getAttribute("data-since"))); });
     document.querySelectorAll(".sla").forEach(function (el) {
-      var left = until(el.getAttribute("data-due")), hours = Math.floor(Math.abs(left) / 3600);
-      var text = (hours ? hours + " h " : "") + clock(Math.abs(left) % 3600);
-      el.textContent = left > 0 ? "SLA due in " + text : "SLA breached " + text + " ago";
+      var left = until(el.getAttribute("data-due"));
+      el.textContent = "SLA " + window.ccDom.due(el.getAttribute("data-due"));
       el.classList.toggle("breached", left <= 0);
       el.classList.toggle("soon", left > 0 && left < 1800);
     });

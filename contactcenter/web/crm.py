@@ -17,6 +17,7 @@ from contactcenter.errors import Conflict, InputError, NotFound
 from contactcenter.events import publish
 from contactcenter.identity import IdentityKind
 from contactcenter.numbers import whole_number
+from contactcenter.settings import CASE_PRIORITIES, CasePriority
 from contactcenter.web.auth import require_session, require_supervisor
 from contactcenter.web.bodies import (
     EMAIL_PATTERN,
@@ -283,7 +284,6 @@ async def get_timeline(request: web.Request) -> web.Response:
 
 # ---- cases -----------------------------------------------------------------------------------
 
-CasePriority = Literal["low", "normal", "high", "urgent"]
 
 
 class NewCase(RequestBody):
@@ -335,10 +335,11 @@ async def post_case(request: web.Request) -> web.Response:
     return web.json_response(view, status=201)
 
 
-@routes.route("GET", "/api/cases", summary="Cases, filtered by status, customer, owner, "
-              "priority or breached=true; pages by id",
-              query={"status": Query({"type": "string"}),
-                     "priority": Query({"type": "string"}),
+@routes.route("GET", "/api/cases", summary="Cases, filtered by status (or closed=false: all "
+              "but closed ones), customer, owner, priority or breached=true; pages by id",
+              query={"status": Query({"enum": list(cases.STATUSES)}),
+                     "closed": Query({"enum": ["true", "false"]}, "false: not closed"),
+                     "priority": Query({"enum": list(CASE_PRIORITIES)}),
                      "customer_id": Query(ROW_ID),
                      "owner_user_id": Query(ROW_ID),
                      "breached": Query({"enum": ["true", "false"]}),
@@ -360,6 +361,8 @@ async def list_cases(request: web.Request) -> web.Response:
             where.append(f"c.{key} = ${len(args)}")
     if _query_flag(request, "breached", False):
         where.append("EXISTS (SELECT 1 FROM sla_breaches b WHERE b.case_id = c.id)")
+    if not _query_flag(request, "closed", True):
+        where.append("c.status <> 'closed'")
     limit = _page_size(request)
     async with core.pool.acquire() as conn:
         rows = await conn.fetch(f"{cases.CASES} WHERE {' AND '.join(where)} ORDER BY c.id "

@@ -1,9 +1,10 @@
-"""The customer directory and a customer's record in a real Chromium: a supervisor finds a
-customer by part of a phone number, opens the record, edits it, merges a duplicate and undoes
-the merge."""
+"""The CRM pages in a real Chromium: a supervisor finds a customer by part of a phone number,
+opens the record, edits it, merges a duplicate and undoes the merge; a case is taken from the
+list and worked to resolved."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,7 @@ from playwright.async_api import Page, expect
 from contactcenter.actions import add_user, receive_inbound
 from contactcenter.actions.users import NewUser
 from contactcenter.core import Core
+from contactcenter.crm import cases
 from contactcenter.models import InboundMessage
 from tests.browser.conftest import People
 from tests.conftest import PASSWORD
@@ -98,3 +100,42 @@ async def test_a_refused_change_is_said_in_words(
     await add.get_by_label("Number or address").fill("not a number")
     await add.get_by_role("button", name="Add").click()
     await expect(page.locator("#toasts")).to_contain_text("is not a phone number")
+
+
+async def test_a_case_is_worked_from_the_list_to_resolved(
+    people: People, base_url: str, core: Core, workspace_id: int
+) -> None:
+    texted = await receive_inbound(core, InboundMessage(
+        workspace_id=workspace_id, channel="sms", sender="+14155550155", sender_name="Ola Nordmann",
+        body="The tent pole snapped", provider_message_id="SM-case-1", queue="support"))
+    async with core.pool.acquire() as conn, conn.transaction():
+        case_id, _ = await cases.open_case(conn, core.config, workspace_id, None,
+                                           texted.customer_id, "Broken tent pole",
+                                           priority="high", team="support")
+        done_id, _ = await cases.open_case(conn, core.config, workspace_id, None,
+                                           texted.customer_id, "Old question", team="support")
+        await conn.execute("UPDATE cases SET status = 'closed' WHERE id = $1", done_id)
+    page = await _signed_in(people, base_url, core, workspace_id, "/cases")
+    rows = page.locator("#rows tr")
+    await expect(rows).to_have_count(1)  # closed cases are not shown unless asked for
+    await expect(rows.first).to_contain_text("Broken tent pole")
+    await expect(rows.first).to_contain_text(re.compile(r"due .+, in \d+ (h|min|days?)"))
+    await rows.first.get_by_role("link").click()
+    await expect(page.locator("#title")).to_have_text(f"Case #{case_id}: Broken tent pole")
+    await page.get_by_role("button", name="Take it").click()
+    await expect(page.locator("#meta")).to_contain_text("yours")
+    work = page.locator("#changes")
+    await work.get_by_label("Status").select_option("pending")
+    await work.get_by_role("button", name="Save").click()
+    await expect(page.locator("#sla li", has_text="Resolution")).to_contain_text("paused")
+    await page.screenshot(path=str(DOCS / "case-page.png"), full_page=True)
+    await work.get_by_label("Status").select_option("resolved")
+    await work.get_by_role("button", name="Save").click()
+    await expect(page.locator("#meta")).to_contain_text("resolved")
+    # A step the workflow does not allow is not offered, and the server would refuse it.
+    await expect(work.get_by_label("Status").locator("option")).to_have_text(
+        ["resolved", "open", "closed"])
+    async with core.pool.acquire() as conn:
+        row = await conn.fetchrow("SELECT status, owner_user_id FROM cases WHERE id = $1", case_id)
+    assert row["status"] == "resolved"
+    assert row["owner_user_id"] is not None
