@@ -184,4 +184,5 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/customers/{customer_id:[0-9]+}", page("customer.html"))
     app.router.add_get("/cases", page("cases.html"))
     app.router.add_get("/cases/{case_id:[0-9]+}", page("case.html"))
+    app.router.add_get("/leads", page("leads.html"))
     app.router.add_get("/console/ws", console_socket)

@@ -62,17 +62,18 @@ async def create_lead(conn: asyncpg.Connection, workspace_id: int, user_id: int 
 
 
 async def set_lead_status(core: Core, workspace_id: int, user_id: int, lead_id: int,
-                          status: str) -> None:
+                          status: str, reason: str = "") -> None:
     if status not in ("new", "qualified", "disqualified"):
         raise InputError("bad_status", "status must be new, qualified or disqualified "
                          "(convert a lead with POST /api/leads/{id}/convert)")
     async with core.pool.acquire() as conn, conn.transaction():
         lead = await _lead(conn, workspace_id, lead_id)
         await conn.execute(
-            "UPDATE leads SET status = $2, status_changed_at = now() WHERE id = $1",
-            lead_id, status)
+            """UPDATE leads SET status = $2, status_reason = $3, status_changed_at = now()
+               WHERE id = $1""", lead_id, status, reason.strip())
         logged = await events.record(conn, Event(
-            "lead.updated", workspace_id, {"lead_id": lead_id, "status": status},
+            "lead.updated", workspace_id, {"lead_id": lead_id, "status": status,
+                                           "reason": reason.strip()},
             customer_id=lead["customer_id"], actor_user_id=user_id))
     await events.publish(core.redis, [logged])
 

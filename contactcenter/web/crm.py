@@ -15,7 +15,7 @@ from contactcenter.actions.users import Session
 from contactcenter.crm import cases, customers, sales, tasks, timeline
 from contactcenter.errors import Conflict, InputError, NotFound
 from contactcenter.events import publish
-from contactcenter.identity import IdentityKind
+from contactcenter.identity import SHOWN_ADDRESS_SQL, IdentityKind, shown_name
 from contactcenter.numbers import whole_number
 from contactcenter.settings import CASE_PRIORITIES, CasePriority
 from contactcenter.web.auth import require_session, require_supervisor
@@ -424,6 +424,7 @@ class NewLead(RequestBody):
 
 class LeadChanges(RequestBody):
     status: Literal["new", "qualified", "disqualified"]
+    reason: str = Field(default="", max_length=500, description="why, for the team")
 
 
 class Conversion(RequestBody):
@@ -473,26 +474,31 @@ async def post_lead(request: web.Request) -> web.Response:
 
 
 @routes.route("GET", "/api/leads", summary="Leads, filtered by status or customer; pages by id",
-              query={"status": Query({"type": "string"}),
+              query={"status": Query({"enum": ["new", "qualified", "disqualified",
+                                               "converted"]}),
                      "customer_id": Query(ROW_ID),
                      "after": Query(ROW_ID),
                      "limit": Query(PAGE_SIZE)},
               responses={200: Response("leads and next_after", _OBJECT), **_AUTH})
 async def list_leads(request: web.Request) -> web.Response:
     session = await require_session(request)
-    where = ["workspace_id = $1", "id > $2"]
+    where = ["l.workspace_id = $1", "l.id > $2"]
     args: list[Any] = [session.workspace_id, _query_int(request, "after", 0)]
     if request.query.get("status"):
         args.append(request.query["status"])
-        where.append(f"status = ${len(args)}")
+        where.append(f"l.status = ${len(args)}")
     if request.query.get("customer_id"):
         args.append(_query_int(request, "customer_id", 0))
-        where.append(f"customer_id = ${len(args)}")
+        where.append(f"l.customer_id = ${len(args)}")
     limit = _page_size(request)
     rows = await request.app[CORE].pool.fetch(
-        f"SELECT * FROM leads WHERE {' AND '.join(where)} ORDER BY id LIMIT {limit + 1}", *args)
+        f"""SELECT l.*, c.display_name AS customer, {SHOWN_ADDRESS_SQL} AS address
+            FROM leads l JOIN customers c ON c.id = l.customer_id
+            WHERE {' AND '.join(where)} ORDER BY l.id LIMIT {limit + 1}""", *args)
     page = [{"id": r["id"], "customer_id": r["customer_id"], "title": r["title"],
-             "status": r["status"], "source_channel": r["source_channel"],
+             "customer": shown_name(r["customer"], r["address"]),
+             "status": r["status"], "reason": r["status_reason"],
+             "source_channel": r["source_channel"],
              "interaction_id": r["interaction_id"], "owner_user_id": r["owner_user_id"],
              "created_at": r["created_at"].isoformat()} for r in rows[:limit]]
     return web.json_response({"leads": page,
@@ -508,7 +514,7 @@ async def patch_lead(request: web.Request) -> web.Response:
     body = await read_body(request, LeadChanges)
     await _may_change(request, session, "leads", path_id(request, "lead_id"), "lead")
     await sales.set_lead_status(request.app[CORE], session.workspace_id, session.user_id,
-                                path_id(request, "lead_id"), body.status)
+                                path_id(request, "lead_id"), body.status, body.reason)
     return web.Response(status=204)
 
 

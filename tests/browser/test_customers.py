@@ -1,6 +1,6 @@
 """The CRM pages in a real Chromium: a supervisor finds a customer by part of a phone number,
 opens the record, edits it, merges a duplicate and undoes the merge; a case is taken from the
-list and worked to resolved."""
+list and worked to resolved; a lead is qualified and converted onto the pipeline."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from playwright.async_api import Page, expect
 from contactcenter.actions import add_user, receive_inbound
 from contactcenter.actions.users import NewUser
 from contactcenter.core import Core
-from contactcenter.crm import cases
+from contactcenter.crm import cases, sales
 from contactcenter.models import InboundMessage
 from tests.browser.conftest import People
 from tests.conftest import PASSWORD
@@ -139,3 +139,33 @@ async def test_a_case_is_worked_from_the_list_to_resolved(
         row = await conn.fetchrow("SELECT status, owner_user_id FROM cases WHERE id = $1", case_id)
     assert row["status"] == "resolved"
     assert row["owner_user_id"] is not None
+
+
+async def test_a_lead_is_qualified_and_converted_and_stands_on_the_pipeline(
+    people: People, base_url: str, core: Core, workspace_id: int
+) -> None:
+    texted = await receive_inbound(core, InboundMessage(
+        workspace_id=workspace_id, channel="sms", sender="+14155550166", sender_name="Kai Tan",
+        body="25 tents for our club?", provider_message_id="SM-lead-1", queue="sales"))
+    async with core.pool.acquire() as conn, conn.transaction():
+        await sales.create_lead(conn, workspace_id, None, texted.customer_id, "25 club tents",
+                                source_channel="sms")
+    page = await _signed_in(people, base_url, core, workspace_id, "/leads")
+    row = page.locator("#rows tr", has_text="25 club tents")
+    await expect(row).to_contain_text("Kai Tan")
+    await expect(row).to_contain_text("SMS")
+    page.once("dialog", lambda dialog: dialog.accept("budget confirmed"))
+    await row.get_by_role("button", name="Qualify", exact=True).click()
+    await page.get_by_label("Status").select_option("qualified")
+    await page.get_by_role("button", name="Show").click()
+    await expect(row).to_contain_text("qualified · budget confirmed")
+    await row.get_by_role("button", name="Convert 25 club tents").click()
+    dialog = page.locator("#convert-dialog")
+    await dialog.get_by_label("Amount").fill("4999.50")
+    await dialog.get_by_label("Expected close").fill("2026-12-20")
+    await dialog.get_by_role("button", name="Convert").click()
+    await expect(page.locator("#toasts")).to_contain_text("is on the pipeline")
+    await page.goto(base_url + "/pipeline")
+    card = page.locator(".card", has_text="25 club tents")
+    await expect(card).to_contain_text("Kai Tan")
+    await expect(card).to_contain_text("4,999.50")
