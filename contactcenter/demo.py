@@ -100,7 +100,8 @@ def demo_banner(base_url: str) -> str:
         f"  Home:        {base_url}/",
         f"  Console:     {base_url}/console     (agents; log in below)",
         f"  Chat demo:   {base_url}/chat/demo   (a customer's view; open it in another window)",
-        f"  Sandbox:     {base_url}/sandbox     (text or call as a customer, no Twilio account)",
+        f"  Sandbox:     {base_url}/sandbox     (text or call as a customer, no Twilio account;"
+        " to Support: ben@demo.example answers)",
         f"  Supervisor:  {base_url}/supervisor  (queues and agents live, reports; sam@demo.example)",
         f"  Health:      {base_url}/healthz",
         f"  Metrics:     {base_url}/metrics     (Prometheus)",

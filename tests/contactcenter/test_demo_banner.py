@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient
 
-from contactcenter.demo import demo_banner, demo_settings
+from contactcenter.demo import DEMO_USERS, demo_banner, demo_settings
 from contactcenter.settings import Settings
 
 
@@ -24,3 +25,18 @@ async def test_every_address_in_the_banner_answers(client: TestClient[Any, Any])
     for path in paths:
         resp = await client.get(path)
         assert resp.status == 200, path
+
+
+def test_the_readme_walkthrough_agent_is_offered_the_sandbox_and_the_chat(
+        settings: Settings) -> None:
+    """The README says whom to log in as: that agent must have the skills of the queue the
+    sandbox's texts and calls go to and of the chat demo's Sales topic, or nothing is offered."""
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    named = re.search(r"answer as an agent \(`([^`]+)`", readme)
+    assert named is not None
+    agent = next(u for u in DEMO_USERS if u.email == named.group(1))
+    config = settings.file
+    for queue_name in (config.default_queue("sms"), config.default_queue("voice"), "sales"):
+        queue = next(q for q in config.queues if q.name == queue_name)
+        assert all(agent.skills.get(skill, 0) >= level for skill, level in queue.skills.items()), (
+            agent.email, queue_name)
