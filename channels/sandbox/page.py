@@ -127,7 +127,7 @@ def add_routes(app: web.Application) -> None:
     env = app[SETTINGS].env
     assert env.twilio_account_sid is not None
     assert env.twilio_auth_token is not None
-    stand_in = TwilioStandIn(env.twilio_account_sid, env.twilio_auth_token)
+    stand_in = TwilioStandIn(env.twilio_account_sid, env.twilio_auth_token, report_delivery=True)
     app[STAND_IN] = stand_in
     stand_in.add_routes(app, prefix="/sandbox/twilio")
     app.router.add_get("/sandbox", page)

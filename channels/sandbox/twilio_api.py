@@ -4,18 +4,26 @@ the tests run it on loopback.
 
 Same paths, form fields, Basic auth, JSON bodies and status codes as Twilio's Messages and
 Calls APIs. Every request is recorded; `fail_next` makes the next requests fail the way Twilio
-does (429 Too Many Requests, 500...) with Twilio's JSON error body.
+does (429 Too Many Requests, 500...) with Twilio's JSON error body. With `report_delivery`
+(the demo's sandbox), a message sent with a StatusCallback is reported "sent", then "delivered",
+to that URL, signed as Twilio signs its webhooks: replies do not stay "Sending".
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import logging
 import secrets
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+import aiohttp
 from aiohttp import web
+from twilio.request_validator import RequestValidator
+
+log = logging.getLogger(__name__)
 
 MAX_RECORDED = 1000
 
@@ -32,8 +40,10 @@ class Recorded:
 class TwilioStandIn:
     account_sid: str
     auth_token: str
+    report_delivery: bool = False
     requests: list[Recorded] = field(default_factory=list)
     failures: list[tuple[int, int, str]] = field(default_factory=list)
+    _reports: set[asyncio.Task[None]] = field(default_factory=set)
 
     def fail_next(self, status: int, code: int, message: str, times: int = 1) -> None:
         self.failures.extend([(status, code, message)] * times)
@@ -95,7 +105,29 @@ class TwilioStandIn:
             "uri": f"/2010-04-01/Accounts/{account}/Messages/{sid}.json",
             "subresource_uris": {"media": f"/2010-04-01/Accounts/{account}/Messages/{sid}/Media.json"},
         }
+        if self.report_delivery and form.get("StatusCallback"):
+            report = asyncio.get_running_loop().create_task(self._report(
+                form["StatusCallback"], {"MessageSid": sid, "SmsSid": sid, "AccountSid": account,
+                                         "From": form.get("From", ""), "To": form["To"],
+                                         "ApiVersion": "2010-04-01"}))
+            self._reports.add(report)
+            report.add_done_callback(self._reports.discard)
         return web.json_response(body, status=201)
+
+    async def _report(self, url: str, fields: dict[str, str]) -> None:
+        """As the carrier answers: sent at once, delivered a moment later."""
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as http:
+            for status, delay in (("sent", 0.3), ("delivered", 0.7)):
+                await asyncio.sleep(delay)
+                params = {**fields, "MessageStatus": status, "SmsStatus": status}
+                signature = RequestValidator(self.auth_token).compute_signature(url, params)
+                try:
+                    async with http.post(url, data=params,
+                                         headers={"X-Twilio-Signature": signature}) as resp:
+                        await resp.read()
+                except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+                    log.warning("sandbox: delivery report to %s failed: %s", url, exc)
+                    return
 
     @staticmethod
     def _call(account: str, sid: str, form: dict[str, str], status: str) -> dict[str, Any]:

@@ -81,6 +81,13 @@ async def test_text_and_call_as_a_customer(
         assert (sent["form"]["To"], sent["form"]["From"], sent["form"]["Body"]) == (
             CUSTOMER, SANDBOX_NUMBER, "On its way!")
 
+        # As Twilio does, the sandbox reports the reply delivered, through the signed webhook.
+        async def delivered() -> bool:
+            status: str | None = await core.pool.fetchval(
+                "SELECT delivery_status FROM messages WHERE body = 'On its way!'")
+            return status == "delivered"
+        await eventually(delivered)
+
 
 async def _at_least(count: int, read: Callable[[], Awaitable[list[Any]]]) -> list[Any] | None:
     items = await read()
