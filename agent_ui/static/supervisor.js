@@ -214,17 +214,24 @@
       $("v-meta").textContent = v.queue.label + " \u00b7 " + v.state + (v.agent ? " \u00b7 " + v.agent.name : "");
       list.textContent = "";
       v.messages.forEach(function (m) {
-        var who = m.direction === "inbound" ? v.customer.name : m.direction === "internal" ? "Note \u00b7 " + (m.author || "") : m.author || "Agent";
+        var who = m.direction === "inbound" ? v.customer.name : m.direction === "internal" ? "Note \u00b7 " + (m.author || "")
+                : m.automatic ? "Automatic answer" : m.author || "Agent";
         list.appendChild(h("li", {cls: "vm " + m.direction}, [
           h("div", {cls: "muted small", text: who + " \u00b7 " + new Date(m.created_at).toLocaleTimeString()}),
           h("div", {text: m.body}),
         ]));
       });
       $("whisper").hidden = !(v.agent && (v.state === "assigned" || v.state === "wrapup"));
+      $("listen").hidden = !(v.channel === "voice" && v.state === "assigned");
       if (!$("viewer").open) $("viewer").showModal();
     });
   }
   $("v-close").addEventListener("click", function () { viewing = null; $("viewer").close(); });
+  $("listen").addEventListener("click", function () {
+    api("POST", "/api/interactions/" + viewing + "/listen").then(function (r) {
+      toast(r.ok ? "Dialling you into the call, muted." : failed(r), r.ok ? "" : "bad");
+    });
+  });
   $("viewer").addEventListener("close", function () { viewing = null; });
   $("whisper").addEventListener("submit", function (e) {
     e.preventDefault();
