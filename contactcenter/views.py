@@ -40,6 +40,8 @@ def message_view(row: asyncpg.Record | dict[str, Any]) -> dict[str, Any]:
         "html": row.get("html") or None,
         # Sent by the server itself (place in line, acknowledgement), not by an agent.
         "automatic": bool(row.get("automatic")),
+        # A supervisor's note on an agent's conversation: the console makes it stand out.
+        "whisper": bool(row.get("whisper")),
     }
 
 
@@ -47,8 +49,10 @@ _MESSAGES = """
     SELECT m.id, m.interaction_id, m.channel, m.direction, m.body, m.delivery_status,
            m.delivery_error, m.client_id, m.created_at, coalesce(u.display_name, '') AS author,
            m.raw->>'quoted' AS quoted, m.raw->>'html' AS html,
-           m.direction = 'outbound' AND m.author_user_id IS NULL AS automatic
-    FROM messages m LEFT JOIN users u ON u.id = m.author_user_id
+           m.direction = 'outbound' AND m.author_user_id IS NULL AS automatic,
+           m.direction = 'internal' AND m.author_user_id IS DISTINCT FROM i.agent_id AS whisper
+    FROM messages m JOIN interactions i ON i.id = m.interaction_id
+    LEFT JOIN users u ON u.id = m.author_user_id
     WHERE m.interaction_id = $1 {where}
     ORDER BY m.id DESC LIMIT {limit}"""
 

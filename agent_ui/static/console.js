@@ -146,6 +146,7 @@
       case "message":
         if (conv) {
           upsertMessage(conv, ev.message);
+          if (ev.message.whisper) alertPerson("Whisper from " + (ev.message.author || "your supervisor"), ev.message.body);
           if (ev.message.direction === "inbound") { S.typingUntil[id] = 0; if (id !== S.selected) S.unread[id] = true; }
           renderConvList(); if (id === S.selected) renderMessages();
         }
@@ -194,7 +195,31 @@
     conv.messages.push(m);
   }
   var titleTimer = null;
+  // A new offer or a whisper is heard (a short tone, made here: no sound file) and, while the
+  // console is in the background, shown as a desktop notification (asked for once, when the
+  // agent first sets themselves Available: a browser only asks after a click).
+  var audio = null;
+  function tone() {
+    try {
+      audio = audio || new (window.AudioContext || window.webkitAudioContext)();
+      var osc = audio.createOscillator(), gain = audio.createGain();
+      osc.frequency.value = 880; gain.gain.value = 0.08;
+      osc.connect(gain); gain.connect(audio.destination);
+      osc.start(); osc.stop(audio.currentTime + 0.18);
+    } catch (e) { /* no audio here: the title and the list still show it */ }
+  }
+  function alertPerson(title, body) {
+    tone();
+    if (document.hasFocus() || !("Notification" in window) || Notification.permission !== "granted") return;
+    var n = new Notification(title, {body: (body || "").slice(0, 140), tag: "cc-console"});
+    n.onclick = function () { window.focus(); n.close(); };
+  }
+  function askToNotify() {
+    if ("Notification" in window && Notification.permission === "default") Notification.requestPermission();
+  }
   function notifyOffer() {
+    var offer = Array.from(S.offers.values()).slice(-1)[0];
+    alertPerson("New offer", offer ? offer.customer.name + " \u00b7 " + (CHANNEL[offer.channel] || offer.channel) : "");
     if (document.hasFocus()) return;
     var base = "Console · Contact center", on = false;
     clearInterval(titleTimer);
@@ -223,6 +248,7 @@
     $("presence-dot").className = "dot " + S.presence;
   }
   $("presence").addEventListener("change", function (e) {
+    askToNotify();
     var parts = e.target.value.split("|");
     api("PUT", "/api/me/presence", {presence: parts[0], reason: parts[1] || ""}).then(function (r) {
       if (!r.ok) toast(failed(r), "bad");
@@ -362,7 +388,7 @@
         list.appendChild(h("li", {cls: "system", "data-id": m.id, text: m.body + " \u00b7 " + time(m.created_at)}));
         return;
       }
-      var cls = m.direction === "inbound" ? "in" : m.direction === "internal" ? "note" : "out";
+      var cls = m.direction === "inbound" ? "in" : m.whisper ? "note whisper" : m.direction === "internal" ? "note" : "out";
       var who = m.direction === "inbound" ? c.customer.name : m.automatic ? "Automatic answer" : m.author || "You";
       var meta = [who, time(m.created_at)];
       if (m.direction === "outbound") {
@@ -370,7 +396,7 @@
                     read: "Read", undelivered: "Not delivered", failed: "Failed"}[m.status] || m.status) +
                   (m.error ? " (" + m.error + ")" : ""));
       }
-      if (m.direction === "internal") meta.unshift("Internal note");
+      if (m.direction === "internal") meta.unshift(m.whisper ? "Whisper from your supervisor" : "Internal note");
       list.appendChild(h("li", {cls: "msg " + cls + (m.status === "failed" || m.status === "undelivered" ? " failed" : ""),
                                 "data-id": m.id || ""}, [
         h("div", {cls: "bubble", text: m.body}),

@@ -70,6 +70,8 @@ async def test_the_dashboard_follows_a_chat_live_and_whispers_reach_the_agent(
     await viewer.get_by_label("Whisper to the agent").fill("Offer the grey one if green is out.")
     await viewer.get_by_role("button", name="Send whisper").click()
     await expect(ana.message("Offer the grey one if green is out.")).to_be_visible()
+    whisper = ana.page.locator("#messages .msg.whisper", has_text="Offer the grey one")
+    await expect(whisper).to_contain_text("Whisper from your supervisor")  # not a plain note
     await expect(customer.message("Offer the grey one")).to_have_count(0)
     await viewer.get_by_role("button", name="Close").click()
 
