@@ -33,7 +33,7 @@ from contactcenter.web.bodies import (
 )
 from contactcenter.web.errors import path_id, read_body
 from contactcenter.web.keys import CORE
-from contactcenter.web.openapi import PAGE_SIZE, ROW_ID, ApiRoutes, Query, Response
+from contactcenter.web.openapi import MAX_PAGE, PAGE_SIZE, ROW_ID, ApiRoutes, Query, Response
 
 routes = ApiRoutes(tag="crm")
 
@@ -58,8 +58,8 @@ def _query_int(request: web.Request, name: str, default: int) -> int:
 def _page_size(request: web.Request) -> int:
     """`limit`: as documented (1-200), refused otherwise rather than quietly changed."""
     limit = _query_int(request, "limit", 50)
-    if not 1 <= limit <= PAGE_SIZE["maximum"]:
-        raise InputError("bad_query", f"limit must be 1 to {PAGE_SIZE['maximum']}")
+    if not 1 <= limit <= MAX_PAGE:
+        raise InputError("bad_query", f"limit must be 1 to {MAX_PAGE}")
     return limit
 
 

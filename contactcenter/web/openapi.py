@@ -57,8 +57,13 @@ class Query:
     required: bool = False
 
 
-ROW_ID: dict[str, Any] = {"type": "integer", "minimum": 0, "maximum": 10**18 - 1}
-PAGE_SIZE: dict[str, Any] = {"type": "integer", "minimum": 1, "maximum": 200}
+# Numbers in a query are digits as typed: "1.0" or "1e3", which JSON Schema would call integers,
+# are not ids here, so the document says digits.
+MAX_PAGE = 200
+ROW_ID: dict[str, Any] = {"type": "string", "pattern": "^[0-9]{1,18}$",
+                          "description": "a row id (digits)"}
+PAGE_SIZE: dict[str, Any] = {"type": "string", "pattern": "^(200|1[0-9]{2}|[1-9][0-9]?)$",
+                             "description": "how many, 1 to 200"}
 
 
 # Reached without a session: everything else under /api answers 401 without one, and 403 to a

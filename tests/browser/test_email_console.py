@@ -4,6 +4,7 @@ toggle, and the files as links that download from the server."""
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -12,14 +13,26 @@ from playwright.async_api import expect
 
 from channels.email.intake import Origin, take_in
 from contactcenter.core import Core
+from contactcenter.settings import MailServer, Settings
 from tests.browser.conftest import AiohttpServer, People
 from tests.browser.pages import Agent
+from tests.conftest import free_port
 
 pytestmark = pytest.mark.browser
 
 CORPUS = Path(__file__).resolve().parents[1] / "fixtures" / "email"
 # Looked at by a person; docs/console-email.png is a copy of it.
 SCREENSHOT = Path(__file__).resolve().parents[2] / "test-artifacts" / "console-email.png"
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    """Email on, so replies are taken (they wait for an SMTP server nothing here runs)."""
+    email = settings.file.channels.email.model_copy(update={"enabled": True})
+    channels = settings.file.channels.model_copy(update={"email": email})
+    env = replace(settings.env, smtp=MailServer("127.0.0.1", free_port(), "", "", "none"),
+                  email_address="support@northwind.test")
+    return Settings(file=settings.file.model_copy(update={"channels": channels}), env=env)
 
 
 async def test_an_email_with_its_quote_and_files_at_the_console(
