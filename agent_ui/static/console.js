@@ -146,6 +146,7 @@
       case "message":
         if (conv) {
           upsertMessage(conv, ev.message);
+          if (panelExtras.id === id && panelExtras.nodes[1].refresh) panelExtras.nodes[1].refresh();
           if (ev.message.whisper) alertPerson("Whisper from " + (ev.message.author || "your supervisor"), ev.message.body);
           if (ev.message.direction === "inbound") { S.typingUntil[id] = 0; if (id !== S.selected) S.unread[id] = true; }
           renderConvList(); if (id === S.selected) renderMessages();

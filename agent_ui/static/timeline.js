@@ -63,7 +63,14 @@ window.ccTimeline = (function () {
       });
     }
     load(null);
-    return h("section", {cls: "timeline-box"}, [
+    var section = h("section", {cls: "timeline-box"}, [
       h("div", {cls: "tl-bar"}, [h("h3", {text: "Timeline"}), pick]), form, list, more]);
+    // The console calls it as the conversation goes on, so the timeline stays live.
+    var pending = null;
+    section.refresh = function () {
+      clearTimeout(pending);
+      pending = setTimeout(function () { items = []; load(null); }, 800);
+    };
+    return section;
   };
 })();

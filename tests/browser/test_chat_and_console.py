@@ -58,6 +58,8 @@ async def test_a_chat_from_first_message_to_wrap_up(
     await expect(customer.message("Yes, in green and in grey!")).to_be_visible()
     await customer.say("Green please. How much is it?")
     await expect(ana.message("Green please. How much is it?")).to_be_visible()
+    # The customer panel's timeline follows the conversation live.
+    await expect(ana.page.locator("#customer .timeline")).to_contain_text("Green please")
     # The agent has the conversation open, so the customer's messages are marked read.
     await expect(customer.widget.locator(".mark.read").last).to_be_visible()
 

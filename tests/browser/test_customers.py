@@ -120,6 +120,7 @@ async def test_a_case_is_worked_from_the_list_to_resolved(
     await expect(rows).to_have_count(1)  # closed cases are not shown unless asked for
     await expect(rows.first).to_contain_text("Broken tent pole")
     await expect(rows.first).to_contain_text(re.compile(r"due .+, in \d+ (h|min|days?)"))
+    await page.screenshot(path=str(DOCS / "case-list.png"))
     await rows.first.get_by_role("link").click()
     await expect(page.locator("#title")).to_have_text(f"Case #{case_id}: Broken tent pole")
     await page.get_by_role("button", name="Take it").click()
