@@ -20,7 +20,8 @@ from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.browser
 
-DOCS = Path(__file__).resolve().parents[2] / "docs"
+# Looked at by a person; docs/customer-page.png, case-list.png and case-page.png are copies.
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
 
 async def _signed_in(people: People, base_url: str, core: Core, workspace_id: int,
@@ -76,7 +77,7 @@ async def test_find_a_customer_edit_the_record_merge_a_duplicate_and_undo(
     await duplicate.get_by_role("button", name="Merge Maria Lopez into this record").click()
     await expect(page.locator("#identities")).to_contain_text("maria.lopez@example.com")
     await expect(page.locator("#timeline")).to_contain_text("Any news on order 1042?")
-    await page.screenshot(path=str(DOCS / "customer-page.png"), full_page=True)
+    await page.screenshot(path=str(ARTIFACTS / "customer-page.png"), full_page=True)
     await page.locator("#toasts").get_by_role("button", name="Undo").click()
     await expect(page.locator("#toasts")).to_contain_text("Merge undone.")
     await expect(page.locator("#identities")).not_to_contain_text("maria.lopez@example.com")
@@ -120,7 +121,7 @@ async def test_a_case_is_worked_from_the_list_to_resolved(
     await expect(rows).to_have_count(1)  # closed cases are not shown unless asked for
     await expect(rows.first).to_contain_text("Broken tent pole")
     await expect(rows.first).to_contain_text(re.compile(r"due .+, in \d+ (h|min|days?)"))
-    await page.screenshot(path=str(DOCS / "case-list.png"))
+    await page.screenshot(path=str(ARTIFACTS / "case-list.png"))
     await rows.first.get_by_role("link").click()
     await expect(page.locator("#title")).to_have_text(f"Case #{case_id}: Broken tent pole")
     await page.get_by_role("button", name="Take it").click()
@@ -129,7 +130,7 @@ async def test_a_case_is_worked_from_the_list_to_resolved(
     await work.get_by_label("Status").select_option("pending")
     await work.get_by_role("button", name="Save").click()
     await expect(page.locator("#sla li", has_text="Resolution")).to_contain_text("paused")
-    await page.screenshot(path=str(DOCS / "case-page.png"), full_page=True)
+    await page.screenshot(path=str(ARTIFACTS / "case-page.png"), full_page=True)
     await work.get_by_label("Status").select_option("resolved")
     await work.get_by_role("button", name="Save").click()
     await expect(page.locator("#meta")).to_contain_text("resolved")
