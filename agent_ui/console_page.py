@@ -180,9 +180,4 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/console", page("console.html"))
     # The opportunity board (the console links to it); its data comes from the API.
     app.router.add_get("/pipeline", page("pipeline.html"))
-    app.router.add_get("/customers", page("customers.html"))
-    app.router.add_get("/customers/{customer_id:[0-9]+}", page("customer.html"))
-    app.router.add_get("/cases", page("cases.html"))
-    app.router.add_get("/cases/{case_id:[0-9]+}", page("case.html"))
-    app.router.add_get("/leads", page("leads.html"))
     app.router.add_get("/console/ws", console_socket)

@@ -14,7 +14,7 @@ from typing import Protocol, TypeVar
 
 from aiohttp import WSCloseCode, web
 
-from agent_ui import console_page, home, supervisor_page
+from agent_ui import console_page, home, record_pages, supervisor_page
 from channels.email import imap_reader, smtp_sender
 from channels.sandbox import page as sandbox
 from channels.twilio_sms import adapter as sms_adapter
@@ -175,6 +175,7 @@ def create_app(settings: Settings, database_url: str, redis_url: str) -> web.App
         group.add_to(app, auth.require_session)
     home.add_routes(app)
     console_page.add_routes(app)
+    record_pages.add_routes(app)
     supervisor_page.add_routes(app)
     metrics.add_routes(app)
     webchat.add_routes(app)

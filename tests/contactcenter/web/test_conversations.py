@@ -16,12 +16,14 @@ from tests.live import eventually, login, state_is
 
 
 async def _assigned_chat(client: TestClient[Any, Any], core: Core, workspace_id: int,
-                         agent: str) -> tuple[int, int, dict[str, str]]:
-    """A chat from a customer, offered to and accepted by the agent: (interaction, customer, headers)."""
+                         agent: str, first: InboundMessage | None = None,
+                         ) -> tuple[int, int, dict[str, str]]:
+    """A chat from a customer (or the `first` message given), offered to and accepted by the
+    agent: (interaction, customer, headers)."""
     headers = {"X-CSRF-Token": await login(client, agent, PASSWORD)}
     assert (await client.put("/api/me/presence", json={"presence": "available"},
                              headers=headers)).status == 204
-    result = await receive_inbound(core, InboundMessage(
+    result = await receive_inbound(core, first or InboundMessage(
         workspace_id=workspace_id, channel="chat", sender="visitor-7", sender_name="Kim Lee",
         body="hi there", provider_message_id="v7-1", queue="sales"))
     iid = result.interaction_id
@@ -183,15 +185,9 @@ async def test_a_reply_on_a_channel_this_server_cannot_send_is_refused_in_words(
     """Without Twilio set up, an SMS reply used to sit "queued" for ever; now the agent is told,
     and a note still goes."""
     assert not core.config.channels.sms.enabled
-    headers = {"X-CSRF-Token": await login(client, agent, PASSWORD)}
-    await client.put("/api/me/presence", json={"presence": "available"}, headers=headers)
-    text = await receive_inbound(core, InboundMessage(
+    iid, _, headers = await _assigned_chat(client, core, workspace_id, agent, InboundMessage(
         workspace_id=workspace_id, channel="sms", sender="+14155550123", body="hello?",
         provider_message_id="SM-off-1", queue="sales"))
-    iid = text.interaction_id
-    await eventually(lambda: state_is(core, iid, "offered"))
-    await client.post(f"/api/interactions/{iid}/accept", headers=headers)
-    await eventually(lambda: state_is(core, iid, "assigned"))
     url = f"/api/interactions/{iid}/messages"
     refused = await client.post(url, json={"body": "Hi!"}, headers=headers)
     assert (refused.status, (await refused.json())["error"]) == (409, "channel_not_enabled")
