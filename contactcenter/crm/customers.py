@@ -189,6 +189,52 @@ async def add_identity(core: Core, workspace_id: int, user_id: int, customer_id:
     return {"kind": kind, "address": normalized}
 
 
+async def create(core: Core, workspace_id: int, user_id: int, name: str, company: str,
+                 identities: list[tuple[IdentityKind, str]]) -> int:
+    """A customer entered by hand, with the numbers and addresses they gave. One already on
+    another record is refused, naming it (open that record, or merge, rather than make a
+    second one); the page warns of likely duplicates by name before it asks."""
+    if not name.strip():
+        raise InputError("empty_name", "the name is empty")
+    normalized: list[tuple[IdentityKind, str]] = []
+    for kind, address in identities:
+        try:
+            normalized.append((kind, normalize_address(
+                kind, address, core.config.workspace.default_region)))
+        except InvalidAddress as exc:
+            raise InputError("bad_address", str(exc)) from None
+    try:
+        return await _insert(core, workspace_id, user_id, name, company, normalized)
+    except asyncpg.UniqueViolationError:  # given to someone else in the same instant
+        raise Conflict("identity_taken", "that number or address was just given to another "
+                       "customer: search for it") from None
+
+
+async def _insert(core: Core, workspace_id: int, user_id: int, name: str, company: str,
+                  normalized: list[tuple[IdentityKind, str]]) -> int:
+    async with core.pool.acquire() as conn, conn.transaction():
+        for kind, address in normalized:
+            owner = await conn.fetchval(
+                """SELECT customer_id FROM customer_identities
+                   WHERE workspace_id = $1 AND kind = $2 AND address = $3""",
+                workspace_id, kind, address)
+            if owner is not None:
+                raise IdentityTaken(address, owner)
+        customer_id: int = await conn.fetchval(
+            """INSERT INTO customers (workspace_id, display_name, company_id)
+               VALUES ($1, $2, $3) RETURNING id""",
+            workspace_id, name.strip()[:200], await _company_id(conn, workspace_id, company))
+        await conn.executemany(
+            """INSERT INTO customer_identities (workspace_id, customer_id, kind, address)
+               VALUES ($1, $2, $3, $4)""",
+            [(workspace_id, customer_id, kind, address) for kind, address in dict.fromkeys(normalized)])
+        logged = await events.record(conn, Event(
+            "customer.created", workspace_id, {"by_hand": True}, customer_id=customer_id,
+            actor_user_id=user_id))
+    await events.publish(core.redis, [logged])
+    return customer_id
+
+
 class IdentityTaken(Conflict):
     def __init__(self, address: str, owner: int) -> None:
         super().__init__("identity_taken", f"{address} belongs to customer {owner}: merge the "

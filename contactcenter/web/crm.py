@@ -104,6 +104,33 @@ class CustomerChanges(RequestBody):
         default=None, description="per channel: true = opted out")
 
 
+class NewCustomer(RequestBody):
+    name: str = Field(max_length=200, pattern=NOT_BLANK)
+    company: str = Field(default="", max_length=200)
+    phone: str | None = Field(default=None, max_length=64, json_schema_extra={
+        "anyOf": [named("PhoneNumber"), {"type": "null"}]},
+        description="E.164, or as written in the workspace's region")
+    email: str | None = Field(default=None, max_length=320, pattern=EMAIL_PATTERN)
+
+
+@routes.route("POST", "/api/customers", body=NewCustomer,
+              summary="A customer entered by hand, with a phone number and an email address",
+              responses={201: Response("created", _OBJECT), 400: Response("a bad value"), **_AUTH,
+                         409: Response("the number or address is already another customer's "
+                                       "(open that record or merge)")})
+async def post_customer(request: web.Request) -> web.Response:
+    session = await require_session(request)
+    body = await read_body(request, NewCustomer)
+    given: list[tuple[IdentityKind, str]] = []
+    if body.phone and body.phone.strip():
+        given.append(("phone", body.phone))
+    if body.email and body.email.strip():
+        given.append(("email", body.email))
+    customer_id = await customers.create(request.app[CORE], session.workspace_id,
+                                         session.user_id, body.name, body.company, given)
+    return web.json_response({"id": customer_id}, status=201)
+
+
 class NewIdentity(RequestBody):
     # Which text is an address depends on the kind: said in the schema as one choice per kind.
     model_config = ConfigDict(json_schema_extra=lambda schema: schema.update(

@@ -30,9 +30,10 @@ async def _signed_in(people: People, base_url: str, core: Core, workspace_id: in
                                                PASSWORD, {}))
     page = await people("sam")
     await page.goto(base_url + path)
-    await page.get_by_label("Email", exact=True).fill("sam@example.com")
-    await page.get_by_label("Password").fill(PASSWORD)
-    await page.get_by_role("button", name="Sign in").click()
+    sign_in = page.locator("#login")
+    await sign_in.get_by_label("Email").fill("sam@example.com")
+    await sign_in.get_by_label("Password").fill(PASSWORD)
+    await sign_in.get_by_role("button", name="Sign in").click()
     return page
 
 
@@ -171,3 +172,24 @@ async def test_a_lead_is_qualified_and_converted_and_stands_on_the_pipeline(
     card = page.locator(".card", has_text="25 club tents")
     await expect(card).to_contain_text("Kai Tan")
     await expect(card).to_contain_text("4,999.50")
+
+
+async def test_a_customer_made_by_hand_is_warned_of_a_likely_duplicate_first(
+    people: People, base_url: str, core: Core, workspace_id: int
+) -> None:
+    await receive_inbound(core, InboundMessage(
+        workspace_id=workspace_id, channel="sms", sender="+14155550188", sender_name="Jo Park",
+        body="hello", provider_message_id="SM-new-1", queue="sales"))
+    page = await _signed_in(people, base_url, core, workspace_id, "/customers")
+    await page.get_by_role("button", name="New customer").click()
+    form = page.locator("#new-form")
+    await form.get_by_label("Name").fill("Jo Park")
+    await form.get_by_label("Email").fill("jo.park@example.com")
+    await form.get_by_role("button", name="Create").click()
+    await expect(form.locator("#likely")).to_contain_text("Jo Park")  # asked first
+    await expect(form.locator("#likely")).to_contain_text("+14155550188")
+    await form.get_by_role("button", name="Create anyway").click()
+    await expect(page.locator("#name")).to_have_text("Jo Park")
+    await expect(page.locator("#identities")).to_contain_text("jo.park@example.com")
+    assert await core.pool.fetchval(
+        "SELECT count(*) FROM customers WHERE display_name = 'Jo Park'") == 2

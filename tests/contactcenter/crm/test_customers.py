@@ -126,3 +126,26 @@ async def test_duplicates_by_mailbox_and_similar_name(
     assert [d["id"] for d in found] == [two, three]
     assert found[0]["reasons"][0] == "same mailbox"
     assert found[1]["reasons"][0].startswith("similar name")
+
+
+async def test_a_customer_made_by_hand_and_one_whose_number_is_taken(
+    client: TestClient[Any, Any], core: Core, workspace_id: int, agent: str
+) -> None:
+    headers = {"X-CSRF-Token": await login(client, agent, PASSWORD)}
+    made = await client.post("/api/customers", headers=headers, json={
+        "name": "Ada Byron", "phone": "(415) 555-0161", "email": "Ada@Example.com",
+        "company": "Analytical"})
+    assert made.status == 201, await made.text()
+    ada = (await made.json())["id"]
+    record = await (await client.get(f"/api/customers/{ada}")).json()
+    assert (record["name"], record["company"]) == ("Ada Byron", "Analytical")
+    assert {(i["kind"], i["address"]) for i in record["identities"]} == {
+        ("phone", "+14155550161"), ("email", "ada@example.com")}
+    again = await client.post("/api/customers", headers=headers, json={
+        "name": "Someone Else", "phone": "+1 415 555 0161"})
+    assert again.status == 409
+    assert (await again.json())["error"] == "identity_taken"
+    bad = await client.post("/api/customers", headers=headers, json={"name": "X", "phone": "12"})
+    assert (bad.status, (await bad.json())["error"]) == (400, "bad_address")
+    blank = await client.post("/api/customers", headers=headers, json={"name": "  "})
+    assert blank.status == 400
