@@ -121,10 +121,10 @@ class NewCustomer(RequestBody):
 async def post_customer(request: web.Request) -> web.Response:
     session = await require_session(request)
     body = await read_body(request, NewCustomer)
-    given: list[tuple[IdentityKind, str]] = []
-    if body.phone and body.phone.strip():
+    given: list[tuple[IdentityKind, str]] = []  # null is none; "" is a bad number (400)
+    if body.phone is not None:
         given.append(("phone", body.phone))
-    if body.email and body.email.strip():
+    if body.email is not None:
         given.append(("email", body.email))
     customer_id = await customers.create(request.app[CORE], session.workspace_id,
                                          session.user_id, body.name, body.company, given)
