@@ -97,13 +97,19 @@ def shown_name(display_name: str | None, address: str | None) -> str:
     if display_name:
         return display_name
     if address and address.startswith("+"):
-        with contextlib.suppress(phonenumbers.NumberParseException):
-            number = phonenumbers.parse(address)
-            place = geocoder.description_for_number(number, "en")
-            written = phonenumbers.format_number(number,
-                                                 phonenumbers.PhoneNumberFormat.INTERNATIONAL)
-            return f"{written}, {place}" if place else written
+        return _number_shown(address)
     return address or "Customer"
+
+
+@functools.lru_cache(maxsize=65536)
+def _number_shown(address: str) -> str:
+    """Cached: the supervisor's board names every waiting customer at each refresh."""
+    with contextlib.suppress(phonenumbers.NumberParseException):
+        number = phonenumbers.parse(address)
+        place = geocoder.description_for_number(number, "en")
+        written = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+        return f"{written}, {place}" if place else written
+    return address
 
 
 # An address of the customer `c` to call them by until a name is known: a number first.

@@ -8,8 +8,7 @@ from typing import Any
 from aiohttp import web
 from pydantic import BaseModel
 
-from contactcenter.errors import InputError, NotFound
-from contactcenter.numbers import whole_number
+from contactcenter.errors import NotFound
 from contactcenter.web.auth import require_supervisor
 from contactcenter.web.errors import path_id
 from contactcenter.web.keys import CORE
@@ -34,13 +33,6 @@ class FlaggedPage(BaseModel):
     next_before: int | None  # pass as ?before= for the next (older) page
 
 
-def _all(request: web.Request) -> bool:
-    value = request.query.get("all", "0")
-    if value not in ("0", "1"):
-        raise InputError("bad_all", "all must be 0 or 1")
-    return value == "1"
-
-
 @routes.route(
     "GET", "/api/unreadable-payloads",
     summary="Payloads kept but not understood, newest first (?all=1 with the resolved ones; "
@@ -52,16 +44,14 @@ def _all(request: web.Request) -> bool:
 )
 async def list_flagged(request: web.Request) -> web.Response:
     workspace_id = (await require_supervisor(request)).workspace_id
-    before_text = request.query.get("before", "")
-    before = whole_number(before_text)
-    if before_text and before is None:
-        raise InputError("bad_before", "before must be a payload id")
+    # Checked as declared before this runs (web/query_params.py): digits, 0 or 1.
+    before = int(request.query["before"]) if "before" in request.query else None
     rows = await request.app[CORE].pool.fetch(
         """SELECT id, source, problem, received_at, resolved_at, payload, raw IS NOT NULL AS has_raw
            FROM unreadable_payloads
            WHERE workspace_id = $1 AND ($2 OR resolved_at IS NULL) AND ($3::bigint IS NULL OR id < $3)
            ORDER BY id DESC LIMIT $4""",
-        workspace_id, _all(request), before,
+        workspace_id, request.query.get("all") == "1", before,
         PAGE + 1)
     page = [FlaggedPayload(id=r["id"], source=r["source"], problem=r["problem"],
                            received_at=r["received_at"].isoformat(),

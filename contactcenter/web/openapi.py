@@ -59,7 +59,6 @@ class Query:
 
 # Numbers in a query are digits as typed: "1.0" or "1e3", which JSON Schema would call integers,
 # are not ids here, so the document says digits.
-MAX_PAGE = 200
 ROW_ID: dict[str, Any] = {"type": "string", "pattern": "^[0-9]{1,18}$",
                           "description": "a row id (digits)"}
 PAGE_SIZE: dict[str, Any] = {"type": "string", "pattern": "^(200|1[0-9]{2}|[1-9][0-9]?)$",

@@ -14,7 +14,7 @@ from contactcenter.actions import add_user, receive_inbound
 from contactcenter.actions.users import NewUser
 from contactcenter.core import Core
 from contactcenter.crm import cases, sales
-from contactcenter.models import InboundMessage
+from contactcenter.models import InboundMessage, InboundResult
 from tests.browser.conftest import People
 from tests.conftest import PASSWORD
 
@@ -37,19 +37,24 @@ async def _signed_in(people: People, base_url: str, core: Core, workspace_id: in
     return page
 
 
+async def _texted(core: Core, workspace_id: int, number: str, body: str, name: str = "",
+                  queue: str = "sales") -> InboundResult:
+    """A text from `number`, as the SMS webhook stores one."""
+    return await receive_inbound(core, InboundMessage(
+        workspace_id=workspace_id, channel="sms", sender=number, sender_name=name, body=body,
+        provider_message_id=f"SM-{number}-{body}", queue=queue))
+
+
 async def test_find_a_customer_edit_the_record_merge_a_duplicate_and_undo(
     people: People, base_url: str, core: Core, workspace_id: int
 ) -> None:
-    texted = await receive_inbound(core, InboundMessage(
-        workspace_id=workspace_id, channel="sms", sender="+14155550142", sender_name="Maria Lopez",
-        body="Where is my order?", provider_message_id="SM-dir-1", queue="sales"))
+    texted = await _texted(core, workspace_id, "+14155550142", "Where is my order?",
+                           name="Maria Lopez")
     mailed = await receive_inbound(core, InboundMessage(
         workspace_id=workspace_id, channel="email", sender="maria.lopez@example.com",
         sender_name="Maria Lopez", body="Any news on order 1042?", subject="Order 1042",
         provider_message_id="<dir-2@example.com>", queue="sales"))
-    await receive_inbound(core, InboundMessage(
-        workspace_id=workspace_id, channel="sms", sender="+14155550199", sender_name="Bo Berg",
-        body="Hello", provider_message_id="SM-dir-3", queue="sales"))
+    await _texted(core, workspace_id, "+14155550199", "Hello", name="Bo Berg")
     page = await _signed_in(people, base_url, core, workspace_id, "/customers")
 
     # By part of the number, as a person types it.
@@ -91,9 +96,7 @@ async def test_find_a_customer_edit_the_record_merge_a_duplicate_and_undo(
 async def test_a_refused_change_is_said_in_words(
     people: People, base_url: str, core: Core, workspace_id: int
 ) -> None:
-    texted = await receive_inbound(core, InboundMessage(
-        workspace_id=workspace_id, channel="sms", sender="+14155550177", body="hi",
-        provider_message_id="SM-dir-4", queue="sales"))
+    texted = await _texted(core, workspace_id, "+14155550177", "hi")
     page = await _signed_in(people, base_url, core, workspace_id, f"/customers/{texted.customer_id}")
     # No name yet: the record is called by its number and place.
     await expect(page.locator("#name")).to_have_text("+1 415-555-0177, San Francisco, CA")
@@ -107,9 +110,8 @@ async def test_a_refused_change_is_said_in_words(
 async def test_a_case_is_worked_from_the_list_to_resolved(
     people: People, base_url: str, core: Core, workspace_id: int
 ) -> None:
-    texted = await receive_inbound(core, InboundMessage(
-        workspace_id=workspace_id, channel="sms", sender="+14155550155", sender_name="Ola Nordmann",
-        body="The tent pole snapped", provider_message_id="SM-case-1", queue="support"))
+    texted = await _texted(core, workspace_id, "+14155550155", "The tent pole snapped",
+                           name="Ola Nordmann", queue="support")
     async with core.pool.acquire() as conn, conn.transaction():
         case_id, _ = await cases.open_case(conn, core.config, workspace_id, None,
                                            texted.customer_id, "Broken tent pole",
@@ -147,9 +149,7 @@ async def test_a_case_is_worked_from_the_list_to_resolved(
 async def test_a_lead_is_qualified_and_converted_and_stands_on_the_pipeline(
     people: People, base_url: str, core: Core, workspace_id: int
 ) -> None:
-    texted = await receive_inbound(core, InboundMessage(
-        workspace_id=workspace_id, channel="sms", sender="+14155550166", sender_name="Kai Tan",
-        body="25 tents for our club?", provider_message_id="SM-lead-1", queue="sales"))
+    texted = await _texted(core, workspace_id, "+14155550166", "25 tents for our club?", name="Kai Tan")
     async with core.pool.acquire() as conn, conn.transaction():
         await sales.create_lead(conn, workspace_id, None, texted.customer_id, "25 club tents",
                                 source_channel="sms")
@@ -177,9 +177,7 @@ async def test_a_lead_is_qualified_and_converted_and_stands_on_the_pipeline(
 async def test_a_customer_made_by_hand_is_warned_of_a_likely_duplicate_first(
     people: People, base_url: str, core: Core, workspace_id: int
 ) -> None:
-    await receive_inbound(core, InboundMessage(
-        workspace_id=workspace_id, channel="sms", sender="+14155550188", sender_name="Jo Park",
-        body="hello", provider_message_id="SM-new-1", queue="sales"))
+    await _texted(core, workspace_id, "+14155550188", "hello", name="Jo Park")
     page = await _signed_in(people, base_url, core, workspace_id, "/customers")
     await page.get_by_role("button", name="New customer").click()
     form = page.locator("#new-form")
